@@ -80,11 +80,7 @@ impl TryFrom<u16> for CloseCode {
     /// # Errors
     /// [`ProtocolError::InvalidCloseCode`] for 0–999, 1004–1006, 1015, 1016–2999 and ≥ 5000.
     fn try_from(code: u16) -> Result<Self, Self::Error> {
-        if is_valid_wire_code(code) {
-            Ok(CloseCode(code))
-        } else {
-            Err(ProtocolError::InvalidCloseCode(code))
-        }
+        if is_valid_wire_code(code) { Ok(CloseCode(code)) } else { Err(ProtocolError::InvalidCloseCode(code)) }
     }
 }
 

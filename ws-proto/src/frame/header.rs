@@ -118,8 +118,8 @@ impl FrameHeader {
                 10
             }
         };
-        if let Some(key) = self.mask {
-            out[at..at + 4].copy_from_slice(&key);
+        if let (Some(key), Some(slot)) = (self.mask, out.get_mut(at..at + 4)) {
+            slot.copy_from_slice(&key);
             at += 4;
         }
         at

@@ -287,10 +287,7 @@ impl Frame {
     pub fn unpack(buf: &[u8]) -> Result<Frame, UnpackError> {
         let (header, header_len) = FrameHeader::decode(buf)?.ok_or(UnpackError::Incomplete)?;
         let len = usize::try_from(header.payload_len).map_err(|_| UnpackError::Incomplete)?;
-        let payload = buf
-            .get(header_len..)
-            .and_then(|rest| rest.get(..len))
-            .ok_or(UnpackError::Incomplete)?;
+        let payload = buf.get(header_len..).and_then(|rest| rest.get(..len)).ok_or(UnpackError::Incomplete)?;
         let mut data = BytesMut::from(payload);
         if let Some(key) = header.mask {
             apply_mask(&mut data, key, 0);
