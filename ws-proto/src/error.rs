@@ -116,6 +116,12 @@ pub enum HandshakeError {
         /// The configured limit in bytes.
         limit: usize,
     },
+    /// A request with `Transfer-Encoding` (for example chunked). Bodies are read only by
+    /// `Content-Length`, so the request is refused with 411 Length Required
+    /// (RFC 9110 §15.5.12), which tells the client to resend with a length; refusing also
+    /// closes the door on `Transfer-Encoding`/`Content-Length` smuggling (RFC 9112 §6.1).
+    #[error("Transfer-Encoding is not supported; send Content-Length")]
+    UnsupportedTransferEncoding,
     /// A WebSocket upgrade with a method other than GET (§4.2.1 item 1).
     #[error("upgrade method is not GET")]
     MethodNotGet,
@@ -166,6 +172,7 @@ impl HandshakeError {
             HandshakeError::UnsupportedVersion => 426,
             HandshakeError::HeadTooLarge { .. } | HandshakeError::TooManyHeaders { .. } => 431,
             HandshakeError::BodyTooLarge { .. } => 413,
+            HandshakeError::UnsupportedTransferEncoding => 411,
             HandshakeError::TimedOut => 408,
             HandshakeError::Rejected(status) => *status,
             HandshakeError::Malformed(_)
