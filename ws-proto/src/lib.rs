@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod close;
+pub mod connection;
 pub mod deflate;
 pub mod error;
 pub mod frame;
@@ -14,6 +15,7 @@ pub mod mask;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};
+pub use connection::{Config, Connection, Event, Message, Status};
 pub use error::{Error, HandshakeError, ProtocolError, SendError};
 pub use frame::{Fd, Flags, Frame, FrameHeader, Opcode, UnpackError};
 

@@ -87,6 +87,14 @@ impl ClientRequest {
         self
     }
 
+    /// The same request with another nonce (a [`Connection`](crate::connection::Connection)
+    /// draws its own from its configured entropy).
+    #[must_use]
+    pub fn with_key(mut self, key: [u8; KEY_LEN]) -> Self {
+        self.key = encode_key(&key);
+        self
+    }
+
     /// The `Sec-WebSocket-Key`: base64 of the 16-byte nonce.
     pub fn key(&self) -> &str {
         &self.key

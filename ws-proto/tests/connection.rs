@@ -1,0 +1,504 @@
+//! The connection state machine, driven in memory: a client and a server `Connection`
+//! trading bytes with simulated time, and raw hostile bytes against each role.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes};
+use proptest::prelude::*;
+use ws_proto::connection::{CloseReason, Config, Connection, Entropy, Event, Message, Status, Timer};
+use ws_proto::handshake::{ClientRequest, Response};
+use ws_proto::{CloseCode, CloseFrame, Error, Flags, Frame, Opcode, ProtocolError, Role, SendError};
+
+/// A client and a server connected in memory.
+struct Pair {
+    client: Connection,
+    server: Connection,
+    now: Instant,
+    client_events: Vec<Event>,
+    server_events: Vec<Event>,
+}
+
+impl Pair {
+    fn new(config: Config) -> Pair {
+        Pair::with_configs(config.clone(), config)
+    }
+
+    fn with_configs(client: Config, server: Config) -> Pair {
+        let now = Instant::now();
+        let client_config = Arc::new(Config { entropy: Entropy::Seeded(7), ..client });
+        let server = Connection::server(Arc::new(server), now);
+        let client = Connection::client(client_config, ClientRequest::new("localhost", "/chat", [0; 16]), now);
+        let mut pair = Pair { client, server, now, client_events: Vec::new(), server_events: Vec::new() };
+        pair.drive();
+        pair
+    }
+
+    fn open(config: Config) -> Pair {
+        let pair = Pair::new(config);
+        assert_eq!(pair.client.status(), Status::Active);
+        assert_eq!(pair.server.status(), Status::Active);
+        pair
+    }
+
+    /// Moves bytes both ways and answers requests, until nothing moves.
+    fn drive(&mut self) {
+        loop {
+            let mut moved = false;
+            while let Some(event) = self.server.poll_event() {
+                if let Event::Request(request) = &event {
+                    match self.server.accept_response(request) {
+                        Ok(response) => self.server.respond(response).unwrap(),
+                        Err(e) => self.server.reject(e),
+                    }
+                }
+                self.server_events.push(event);
+                moved = true;
+            }
+            while let Some(event) = self.client.poll_event() {
+                self.client_events.push(event);
+                moved = true;
+            }
+            moved |= transfer(&mut self.client, &mut self.server, self.now);
+            moved |= transfer(&mut self.server, &mut self.client, self.now);
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn side(&mut self, role: Role) -> (&mut Connection, &mut Connection) {
+        match role {
+            Role::Client => (&mut self.client, &mut self.server),
+            Role::Server => (&mut self.server, &mut self.client),
+        }
+    }
+
+    fn events(&self, role: Role) -> &[Event] {
+        match role {
+            Role::Client => &self.client_events,
+            Role::Server => &self.server_events,
+        }
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.client.handle_timeout(self.now);
+        self.server.handle_timeout(self.now);
+        self.drive();
+    }
+}
+
+fn transfer(from: &mut Connection, to: &mut Connection, now: Instant) -> bool {
+    let mut moved = false;
+    while from.output().has_remaining() {
+        let chunk = from.output().chunk().to_vec();
+        from.output().advance(chunk.len());
+        let _ = to.receive(&chunk, now);
+        moved = true;
+    }
+    if from.is_finished() && to.status() != Status::Closed && from.role() == Role::Server {
+        // The server closes TCP once finished.
+        to.receive_eof(now);
+        moved = true;
+    }
+    moved
+}
+
+fn messages(events: &[Event]) -> Vec<Message> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn closed(events: &[Event]) -> Vec<&CloseReason> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Closed(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+fn drain(conn: &mut Connection) -> Bytes {
+    let len = conn.output_len();
+    conn.output().copy_to_bytes(len)
+}
+
+const ROLES: [Role; 2] = [Role::Client, Role::Server];
+
+#[test]
+fn handshake_opens_both_sides() {
+    let pair = Pair::open(Config::default());
+    assert_eq!(pair.server_events.iter().filter(|e| **e == Event::Open).count(), 1);
+    assert_eq!(pair.client_events, vec![Event::Open]);
+}
+
+#[test]
+fn messages_of_every_length_form_both_ways() {
+    for role in ROLES {
+        let mut pair = Pair::open(Config::default());
+        let sizes = [0usize, 1, 125, 126, 127, 65535, 65536, 100_000];
+        for &n in &sizes {
+            let (tx, _) = pair.side(role);
+            tx.send(Message::binary(vec![n as u8; n]), Flags::FIN).unwrap();
+            tx.send(Message::text("é".repeat(n / 2)), Flags::FIN).unwrap();
+        }
+        pair.drive();
+        let got = messages(pair.events(match role {
+            Role::Client => Role::Server,
+            Role::Server => Role::Client,
+        }));
+        assert_eq!(got.len(), sizes.len() * 2, "{role:?}");
+        for (i, &n) in sizes.iter().enumerate() {
+            assert_eq!(got[2 * i].data().len(), n);
+            assert_eq!(got[2 * i + 1].as_text().unwrap(), "é".repeat(n / 2));
+        }
+    }
+}
+
+#[test]
+fn fragmented_message_arrives_whole_with_ping_between() {
+    for role in ROLES {
+        let mut pair = Pair::open(Config::default());
+        let (tx, _) = pair.side(role);
+        tx.send_frame(Opcode::Text, Bytes::from_static("héllo ".as_bytes()), Flags::NONE).unwrap();
+        tx.ping(Bytes::from_static(b"p")).unwrap();
+        // A code point split across fragments is valid.
+        tx.send_frame(Opcode::Continuation, Bytes::from_static(&[0xe2, 0x82]), Flags::NONE).unwrap();
+        tx.send_frame(Opcode::Continuation, Bytes::from_static(&[0xac]), Flags::FIN).unwrap();
+        pair.drive();
+        let peer = if role == Role::Client { Role::Server } else { Role::Client };
+        assert_eq!(messages(pair.events(peer)), vec![Message::text("héllo €")]);
+        assert!(pair.events(peer).contains(&Event::Ping(Bytes::from_static(b"p"))));
+        // The auto-pong came back.
+        assert!(pair.events(role).contains(&Event::Pong(Bytes::from_static(b"p"))));
+    }
+}
+
+#[test]
+fn outgoing_fragment_sequence_is_checked() {
+    let mut pair = Pair::open(Config::default());
+    let c = &mut pair.client;
+    assert_eq!(c.send_frame(Opcode::Continuation, Bytes::new(), Flags::FIN), Err(SendError::FragmentSequence));
+    c.send_frame(Opcode::Binary, Bytes::from_static(b"a"), Flags::NONE).unwrap();
+    assert_eq!(c.send(Message::binary("b"), Flags::FIN), Err(SendError::FragmentSequence));
+    assert_eq!(c.send_frame(Opcode::Text, Bytes::from_static(&[0xff]), Flags::FIN), Err(SendError::FragmentSequence));
+    c.send_frame(Opcode::Continuation, Bytes::from_static(b"b"), Flags::FIN).unwrap();
+    assert_eq!(c.send_frame(Opcode::Text, Bytes::from_static(&[0xff]), Flags::FIN), Err(SendError::InvalidUtf8));
+    assert_eq!(c.ping(Bytes::from(vec![0; 126])), Err(SendError::ControlTooLong(126)));
+    pair.drive();
+    assert_eq!(messages(&pair.server_events), vec![Message::binary("ab")]);
+}
+
+#[test]
+fn close_handshake_in_both_roles() {
+    for initiator in ROLES {
+        let mut pair = Pair::open(Config::default());
+        let (tx, _) = pair.side(initiator);
+        tx.close(CloseCode::try_from(4000).unwrap(), "bye").unwrap();
+        assert_eq!(tx.status(), Status::Closing);
+        assert_eq!(tx.send(Message::text("late"), Flags::FIN), Err(SendError::NotOpen));
+        pair.drive();
+        assert_eq!(pair.client.status(), Status::Closed, "{initiator:?}");
+        assert_eq!(pair.server.status(), Status::Closed);
+        for role in ROLES {
+            let events = pair.events(role);
+            let reasons = closed(events);
+            assert_eq!(reasons.len(), 1, "exactly one Closed for {role:?}");
+            assert!(matches!(events.last(), Some(Event::Closed(_))), "Closed comes last");
+            match reasons[0] {
+                CloseReason::Handshake { peer, initiated_locally } => {
+                    assert_eq!(*initiated_locally, role == initiator);
+                    assert_eq!(peer.code, Some(CloseCode::try_from(4000).unwrap()), "the code is echoed");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn manual_close_reply_when_auto_close_reply_is_off() {
+    let server_config = Config { auto_close_reply: false, ..Config::default() };
+    let mut pair = Pair::with_configs(Config::default(), server_config);
+    pair.client.close(CloseCode::NORMAL, "done").unwrap();
+    pair.drive();
+    assert!(pair.server_events.contains(&Event::CloseReceived(CloseFrame::new(CloseCode::NORMAL, "done"))));
+    assert_eq!(pair.server.status(), Status::Closing);
+    pair.server.close(CloseCode::NORMAL, "").unwrap();
+    pair.drive();
+    assert_eq!(pair.server.status(), Status::Closed);
+    assert_eq!(pair.client.status(), Status::Closed);
+}
+
+#[test]
+fn auto_pong_off_leaves_the_answer_to_the_application() {
+    let server_config = Config { auto_pong: false, ..Config::default() };
+    let mut pair = Pair::with_configs(Config::default(), server_config);
+    pair.client.ping(Bytes::from_static(b"x")).unwrap();
+    pair.drive();
+    assert!(pair.server_events.contains(&Event::Ping(Bytes::from_static(b"x"))));
+    assert!(!pair.client_events.iter().any(|e| matches!(e, Event::Pong(_))));
+    pair.server.pong(Bytes::from_static(b"x")).unwrap();
+    pair.drive();
+    assert!(pair.client_events.contains(&Event::Pong(Bytes::from_static(b"x"))));
+}
+
+#[test]
+fn outgoing_auto_fragmentation() {
+    let config = Config { max_outgoing_frame_size: Some(10), ..Config::default() };
+    let mut pair = Pair::open(config);
+    pair.server.send(Message::text("0123456789abcdefghijXYZ"), Flags::FIN).unwrap();
+    // 3 frames: 10 + 10 + 3 bytes of payload, 2-byte headers each.
+    assert_eq!(pair.server.output_len(), 23 + 3 * 2);
+    pair.drive();
+    assert_eq!(messages(&pair.client_events), vec![Message::text("0123456789abcdefghijXYZ")]);
+}
+
+#[test]
+fn timeouts() {
+    // Handshake: a client that never sends its request.
+    let now = Instant::now();
+    let mut server = Connection::server(Arc::new(Config::default()), now);
+    assert_eq!(server.poll_timeout(), Some(now + Duration::from_secs(10)));
+    server.handle_timeout(now + Duration::from_secs(9)); // spurious: nothing happens
+    assert_eq!(server.status(), Status::Connection);
+    server.receive(b"GET / HTTP/1.1\r\n", now).unwrap();
+    server.handle_timeout(now + Duration::from_secs(10));
+    assert_eq!(server.status(), Status::Closed);
+    assert!(matches!(server.poll_event(), Some(Event::Closed(CloseReason::Failed(_)))));
+
+    // Idle and keepalive ping.
+    let config = Config {
+        idle_timeout: Some(Duration::from_secs(60)),
+        ping_interval: Some(Duration::from_secs(20)),
+        ..Config::default()
+    };
+    let mut pair = Pair::with_configs(Config::default(), config);
+    pair.advance(Duration::from_secs(20));
+    assert!(pair.client_events.contains(&Event::Ping(Bytes::new())), "keepalive ping sent");
+    // The client's auto-pong counts as activity: the server stays open.
+    pair.advance(Duration::from_secs(50));
+    assert_eq!(pair.server.status(), Status::Active);
+
+    // A silent peer is cut at the idle limit.
+    let config = Config { idle_timeout: Some(Duration::from_secs(60)), ..Config::default() };
+    let mut pair = Pair::with_configs(Config::default(), config);
+    pair.advance(Duration::from_secs(61));
+    assert_eq!(closed(&pair.server_events), vec![&CloseReason::TimedOut(Timer::Idle)]);
+
+    // Close: a peer that never answers our close frame.
+    let mut pair = Pair::open(Config::default());
+    pair.server.close(CloseCode::NORMAL, "").unwrap();
+    drain(&mut pair.server); // lost on the way
+    pair.now += Duration::from_secs(5);
+    pair.server.handle_timeout(pair.now);
+    assert_eq!(pair.server.status(), Status::Closed);
+}
+
+#[test]
+fn eof_without_close_is_abnormal() {
+    let mut pair = Pair::open(Config::default());
+    pair.server.receive_eof(pair.now);
+    let reasons: Vec<_> =
+        closed(&pair.server.poll_event().into_iter().collect::<Vec<_>>()).into_iter().cloned().collect();
+    assert_eq!(reasons, vec![CloseReason::Abnormal]);
+    assert_eq!(CloseReason::Abnormal.code(), CloseCode::ABNORMAL);
+}
+
+/// Bytes a raw client sends after a valid upgrade; the server must fail with `code`.
+fn server_fails_with(frames: &[u8], expected: ProtocolError) {
+    let now = Instant::now();
+    let config = Config { max_frame_size: 1 << 16, max_message_size: 1 << 17, ..Config::default() };
+    let mut server = Connection::server(Arc::new(config), now);
+    server.receive(UPGRADE, now).unwrap();
+    let Some(Event::Request(request)) = server.poll_event() else { panic!("no request") };
+    let response = server.accept_response(&request).unwrap();
+    server.respond(response).unwrap();
+    assert_eq!(server.poll_event(), Some(Event::Open));
+    let _ = drain(&mut server);
+    let result = server.receive(frames, now);
+    assert_eq!(result, Err(Error::Protocol(expected.clone())), "{frames:02x?}");
+    // Sticky.
+    assert_eq!(server.receive(b"more", now), Err(Error::Protocol(expected.clone())));
+    // The close frame with the mapped code is queued.
+    let out = drain(&mut server);
+    let close = Frame::unpack(&out).unwrap();
+    assert_eq!(close.opcode, Opcode::Close);
+    assert_eq!(close.code(), Some(expected.close_code()));
+    assert_eq!(server.status(), Status::Closed);
+}
+
+const UPGRADE: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
+Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    raw(0x80 | opcode, payload, true)
+}
+
+fn raw(b0: u8, payload: &[u8], mask: bool) -> Vec<u8> {
+    let key = [1, 2, 3, 4];
+    let mut out = vec![b0];
+    let m = if mask { 0x80 } else { 0 };
+    match payload.len() {
+        n @ 0..=125 => out.push(m | n as u8),
+        n @ 126..=65535 => {
+            out.push(m | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(m | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    if mask {
+        out.extend_from_slice(&key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        out.extend_from_slice(payload);
+    }
+    out
+}
+
+macro_rules! rejects {
+    ($($name:ident: $bytes:expr => $err:expr;)*) => {
+        $(#[test] fn $name() { server_fails_with(&$bytes, $err); })*
+    };
+}
+
+rejects! {
+    reserved_opcode_3: masked(0x3, b"") => ProtocolError::ReservedOpcode(3);
+    reserved_opcode_b: masked(0xb, b"") => ProtocolError::ReservedOpcode(0xb);
+    rsv1_without_extension: raw(0x80 | 0x40 | 1, b"a", true) => ProtocolError::ReservedBits(0x40);
+    rsv2: raw(0x80 | 0x20 | 2, b"a", true) => ProtocolError::ReservedBits(0x20);
+    rsv3_on_ping: raw(0x80 | 0x10 | 9, b"", true) => ProtocolError::ReservedBits(0x10);
+    ping_of_126_bytes: masked(0x9, &[0; 126]) => ProtocolError::ControlTooLong(126);
+    fragmented_ping: raw(0x9, b"", true) => ProtocolError::FragmentedControl;
+    unmasked_from_client: raw(0x81, b"hi", false) => ProtocolError::UnmaskedFrame;
+    continuation_without_start: masked(0x0, b"x") => ProtocolError::UnexpectedContinuation;
+    new_message_inside_fragmented: [raw(0x01, b"a", true), masked(0x1, b"b")].concat() => ProtocolError::ExpectedContinuation;
+    invalid_utf8_text: masked(0x1, &[0xce, 0xba, 0xff]) => ProtocolError::InvalidUtf8;
+    invalid_utf8_fails_before_the_end: [raw(0x01, &[b'a', 0xc0], true)].concat() => ProtocolError::InvalidUtf8;
+    close_one_byte: masked(0x8, &[3]) => ProtocolError::InvalidClosePayload;
+    close_code_1005: masked(0x8, &[0x03, 0xed]) => ProtocolError::InvalidCloseCode(1005);
+    close_code_999: masked(0x8, &[0x03, 0xe7]) => ProtocolError::InvalidCloseCode(999);
+    close_code_2999: masked(0x8, &[0x0b, 0xb7]) => ProtocolError::InvalidCloseCode(2999);
+    close_reason_not_utf8: masked(0x8, &[0x03, 0xe8, 0xff]) => ProtocolError::InvalidUtf8;
+    frame_over_max_frame_size: [0x82, 0xff, 0, 0, 0, 0, 0, 2, 0, 0, 1, 2, 3, 4] => ProtocolError::FrameTooBig { limit: 1 << 16 };
+    length_with_top_bit: [0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4] => ProtocolError::LengthTopBit;
+    message_over_max_message_size: [raw(0x02, &[0; 65536], true), raw(0x00, &[0; 65536], true), raw(0x80, &[0; 10], true)].concat()
+        => ProtocolError::MessageTooBig { limit: 1 << 17 };
+}
+
+#[test]
+fn client_rejects_masked_server_frames() {
+    let mut pair = Pair::open(Config::default());
+    let result = pair.client.receive(&masked(0x1, b"hi"), pair.now);
+    assert_eq!(result, Err(Error::Protocol(ProtocolError::MaskedFrame)));
+}
+
+#[test]
+fn http_keep_alive_then_upgrade_rejected() {
+    let now = Instant::now();
+    let mut server = Connection::server(Arc::new(Config::default()), now);
+    server
+        .receive(
+            b"GET /?message=hi HTTP/1.1\r\nHost: x\r\n\r\nPOST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+            now,
+        )
+        .unwrap();
+    let Some(Event::Request(first)) = server.poll_event() else { panic!() };
+    assert_eq!(first.get("message").as_deref(), Some("hi"));
+    assert!(!first.is_websocket_upgrade());
+    let mut ok = Response::new(200);
+    ok.set_body("hello");
+    server.respond(ok).unwrap();
+    let Some(Event::Request(second)) = server.poll_event() else { panic!() };
+    assert_eq!(&second.body[..], b"abc");
+    server.respond(Response::new(204)).unwrap();
+    let out = drain(&mut server);
+    assert!(out.starts_with(b"HTTP/1.1 200"));
+    // An upgrade with version 8 gets 426.
+    server.receive(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n", now).unwrap();
+    let Some(Event::Request(req)) = server.poll_event() else { panic!() };
+    let err = server.accept_response(&req).unwrap_err();
+    server.reject(err);
+    let out = drain(&mut server);
+    assert!(out.starts_with(b"HTTP/1.1 426"), "{out:?}");
+    assert!(server.is_finished());
+}
+
+fn server_events_for(input: &[u8], cuts: &[usize]) -> Vec<Event> {
+    let now = Instant::now();
+    let mut server = Connection::server(Arc::new(Config::default()), now);
+    let mut events = Vec::new();
+    let mut at = 0;
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    for &cut in cuts {
+        let cut = cut.clamp(at, input.len());
+        pieces.push(&input[at..cut]);
+        at = cut;
+    }
+    pieces.push(&input[at..]);
+    for piece in pieces {
+        let _ = server.receive(piece, now);
+        while let Some(event) = server.poll_event() {
+            if let Event::Request(request) = &event {
+                let response = server.accept_response(request).unwrap();
+                server.respond(response).unwrap();
+            }
+            events.push(event);
+        }
+    }
+    events
+}
+
+fn sample_stream() -> Vec<u8> {
+    [
+        UPGRADE.to_vec(),
+        masked(0x1, "héllo".as_bytes()),
+        raw(0x02, &[1, 2, 3], true),
+        masked(0x9, b"ping"),
+        raw(0x00, &[4; 300], true),
+        masked(0x0, &[5]),
+        masked(0x2, &vec![6; 70000]),
+        masked(0x8, &[0x03, 0xe8]),
+    ]
+    .concat()
+}
+
+#[test]
+fn one_byte_at_a_time_gives_the_same_events() {
+    let input = sample_stream();
+    let whole = server_events_for(&input, &[]);
+    assert_eq!(messages(&whole).len(), 3);
+    let cuts: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(server_events_for(&input, &cuts), whole);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn any_split_gives_the_same_events(mut cuts in proptest::collection::vec(0usize..71000, 0..20)) {
+        let input = sample_stream();
+        cuts.sort_unstable();
+        prop_assert_eq!(server_events_for(&input, &cuts), server_events_for(&input, &[]));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_close_last(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let input = [UPGRADE, &bytes].concat();
+        let events = server_events_for(&input, &[UPGRADE.len() + bytes.len() / 2]);
+        let closes = events.iter().filter(|e| matches!(e, Event::Closed(_))).count();
+        prop_assert!(closes <= 1);
+        if closes == 1 {
+            prop_assert!(matches!(events.last(), Some(Event::Closed(_))));
+        }
+    }
+}
