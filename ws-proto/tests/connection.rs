@@ -502,3 +502,131 @@ proptest! {
         }
     }
 }
+
+// ---- permessage-deflate through the connection ----
+
+use ws_proto::connection::PreparedMessage;
+use ws_proto::deflate::DeflateConfig;
+
+fn deflate(config: DeflateConfig) -> Config {
+    Config { deflate: Some(config), ..Config::default() }
+}
+
+/// Captures the next frame a connection queues, without sending it.
+fn next_wire_frame(conn: &mut Connection) -> Frame {
+    let bytes = drain(conn);
+    Frame::unpack(&bytes).unwrap()
+}
+
+#[test]
+fn compression_negotiated_and_used_both_ways() {
+    let mut pair = Pair::open(deflate(DeflateConfig::default()));
+    assert!(pair.client.deflate_params().is_some());
+    assert_eq!(pair.client.deflate_params(), pair.server.deflate_params());
+    let text = "a compressible message, a compressible message, a compressible message";
+    pair.client.send(Message::text(text), Flags::FIN | Flags::COMPRESS).unwrap();
+    pair.drive();
+    let got = messages(&pair.server_events);
+    assert_eq!(got[0].as_text(), Some(text));
+    assert!(got[0].was_compressed());
+    // The received frame pushed back as-is keeps its compression flag.
+    let frame = got[0].clone().into_frame(ws_proto::Fd(1));
+    assert!(frame.flags.contains(Flags::COMPRESS));
+    pair.server.send_frame(frame.opcode, frame.data.clone(), frame.flags).unwrap();
+    let wire = next_wire_frame(&mut pair.server);
+    assert!(wire.flags.contains(Flags::RSV1), "RSV1 marks a compressed message");
+    assert!(wire.data.len() < text.len());
+}
+
+#[test]
+fn compress_flag_without_negotiation_sends_plain() {
+    let mut pair = Pair::with_configs(deflate(DeflateConfig::default()), Config::default());
+    assert_eq!(pair.server.deflate_params(), None);
+    assert_eq!(pair.client.deflate_params(), None);
+    pair.server.send(Message::text("plain"), Flags::FIN | Flags::COMPRESS).unwrap();
+    let wire = next_wire_frame(&mut pair.server);
+    assert!(!wire.flags.contains(Flags::RSV1));
+    assert_eq!(&wire.data[..], b"plain");
+}
+
+#[test]
+fn every_parameter_combination_round_trips_through_connections() {
+    let texts = ["Hello", "Hello", "", "Hello, Hello, Hello!", &"xyz".repeat(5000)];
+    for server_nct in [false, true] {
+        for client_nct in [false, true] {
+            for bits in [9u8, 12, 15] {
+                let config = DeflateConfig {
+                    server_no_context_takeover: server_nct,
+                    client_no_context_takeover: client_nct,
+                    server_max_window_bits: bits,
+                    client_max_window_bits: bits,
+                    ..DeflateConfig::default()
+                };
+                let mut pair = Pair::with_configs(deflate(DeflateConfig::default()), deflate(config.clone()));
+                let params = pair.server.deflate_params().expect("agreed");
+                assert_eq!(params.server_no_context_takeover(), server_nct);
+                for text in texts {
+                    pair.client.send(Message::text(text), Flags::FIN | Flags::COMPRESS).unwrap();
+                    pair.server.send(Message::text(text), Flags::FIN | Flags::COMPRESS).unwrap();
+                    // Fragmented compressed message, by hand.
+                    pair.client.send_frame(Opcode::Binary, Bytes::from(text.to_owned()), Flags::COMPRESS).unwrap();
+                    pair.client.send_frame(Opcode::Continuation, Bytes::from_static(b"!"), Flags::FIN).unwrap();
+                }
+                pair.drive();
+                let at_server = messages(&pair.server_events);
+                let at_client = messages(&pair.client_events);
+                assert_eq!(at_server.len(), texts.len() * 2, "{config:?}");
+                assert_eq!(at_client.len(), texts.len());
+                for (i, text) in texts.iter().enumerate() {
+                    assert_eq!(at_server[2 * i].as_text(), Some(*text));
+                    assert_eq!(&at_server[2 * i + 1].data()[..], format!("{text}!").as_bytes());
+                    assert_eq!(at_client[i].as_text(), Some(*text));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rsv1_on_a_continuation_frame_is_a_protocol_error() {
+    let mut pair = Pair::open(deflate(DeflateConfig::default()));
+    let bytes = [raw(0x01, b"a", true), raw(0x80 | 0x40, b"b", true)].concat();
+    let result = pair.server.receive(&bytes, pair.now);
+    assert_eq!(result, Err(Error::Protocol(ProtocolError::ReservedBits(0x40))));
+}
+
+#[test]
+fn a_compression_bomb_stops_at_the_message_limit() {
+    let limit = 1 << 20;
+    let server = Config { max_message_size: limit, ..deflate(DeflateConfig::default()) };
+    let mut pair = Pair::with_configs(deflate(DeflateConfig::default()), server);
+    let zeros = vec![0u8; 16 << 20];
+    let compressed = ws_proto::deflate::compress_once(&zeros, 15, 9);
+    assert!(compressed.len() < 64 * 1024, "{}", compressed.len());
+    let bomb = raw(0x80 | 0x40 | 0x2, &compressed, true);
+    let result = pair.server.receive(&bomb, pair.now);
+    assert_eq!(result, Err(Error::Protocol(ProtocolError::MessageTooBig { limit })));
+    let close = next_wire_frame(&mut pair.server);
+    assert_eq!(close.code(), Some(CloseCode::MESSAGE_TOO_BIG));
+}
+
+#[test]
+fn broadcast_is_compressed_once_where_the_agreement_allows() {
+    let shared = DeflateConfig { server_no_context_takeover: true, ..DeflateConfig::default() };
+    let prepared = PreparedMessage::compressed(Message::text("hello ".repeat(50)), 15, 6);
+    // No server context takeover: the shared compressed bytes are used.
+    let mut pair = Pair::with_configs(deflate(DeflateConfig::default()), deflate(shared.clone()));
+    pair.server.send_prepared(&prepared).unwrap();
+    let wire = next_wire_frame(&mut pair.server);
+    assert!(wire.flags.contains(Flags::RSV1));
+    // With context takeover the plain form goes out.
+    let mut pair = Pair::open(deflate(DeflateConfig::default()));
+    pair.server.send_prepared(&prepared).unwrap();
+    let wire = next_wire_frame(&mut pair.server);
+    assert!(!wire.flags.contains(Flags::RSV1));
+    // Either way the client reads the same text.
+    let mut pair = Pair::with_configs(deflate(DeflateConfig::default()), deflate(shared.clone()));
+    pair.server.send_prepared(&prepared).unwrap();
+    pair.drive();
+    assert_eq!(messages(&pair.client_events)[0].as_text(), Some(&*"hello ".repeat(50)));
+}
