@@ -630,3 +630,18 @@ fn broadcast_is_compressed_once_where_the_agreement_allows() {
     pair.drive();
     assert_eq!(messages(&pair.client_events)[0].as_text(), Some(&*"hello ".repeat(50)));
 }
+
+#[test]
+fn each_kept_alive_request_gets_a_fresh_handshake_timeout() {
+    let t0 = Instant::now();
+    let mut server = Connection::server(Arc::new(Config::default()), t0);
+    let t8 = t0 + Duration::from_secs(8);
+    server.receive(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", t8).unwrap();
+    let Some(Event::Request(_)) = server.poll_event() else { panic!() };
+    server.respond(Response::new(200)).unwrap();
+    server.handle_timeout(t0 + Duration::from_secs(12));
+    assert_eq!(server.status(), Status::Connection, "still open for the next request");
+    server.handle_timeout(t8 + Duration::from_secs(10));
+    assert_eq!(server.status(), Status::Closed);
+    assert_eq!(server.poll_event(), Some(Event::Closed(CloseReason::TimedOut(Timer::Handshake))));
+}

@@ -295,6 +295,8 @@ impl Connection {
         } else {
             self.http = Http::AwaitingHead;
             self.status = Status::Connection;
+            // Each request on a kept-alive connection gets the full handshake timeout.
+            self.arm_handshake_timer(self.last_activity());
             if let Err(error) = self.process_http(self.last_activity()) {
                 self.fail(error);
             }
