@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use ws_proto::Role;
 
 use crate::cases::Case;
-use crate::pmd::{Agreed, Codec};
+use crate::pmd::Codec;
 use crate::session::Session;
 use crate::upgrade;
 use crate::verdict::{CaseResult, Outcome, Step, Verdict};
@@ -125,7 +125,7 @@ fn connect(target: &Target, case: &Case, start: Instant, deadline: Instant) -> S
         }
     }
     let mut stream = stream.ok_or_else(|| Outcome::failed(format!("cannot connect: {last}")))?;
-    let offer = case.offer.map(|o| o.header());
+    let offer = case.offer.as_ref().map(|o| o.header());
     let mut key = [0u8; 16];
     let seed = std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), start);
     key[..8].copy_from_slice(&seed.to_le_bytes());
@@ -138,9 +138,12 @@ fn connect(target: &Target, case: &Case, start: Instant, deadline: Instant) -> S
         offer.as_deref().unwrap_or("nothing"),
         response.extensions
     ));
-    match case.offer {
-        Some(offer) => match Agreed::from_response(&response.extensions, &offer) {
-            Ok(Some(agreed)) => session.set_codec(Some(Codec::client(agreed))),
+    match &case.offer {
+        Some(offer) => match offer.check_response(&response.extensions) {
+            Ok(Some(params)) => {
+                session.note(format!("agreed {params}"));
+                session.set_codec(Some(Codec::client(params)));
+            }
             Ok(None) => session.note("server declined permessage-deflate"),
             Err(e) => return Err(Outcome::failed(format!("permessage-deflate response: {e}"))),
         },

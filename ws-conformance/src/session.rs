@@ -401,6 +401,15 @@ impl Session {
     /// FAILED on data after our close, a timeout, or an invalid close from the peer.
     pub fn close_with(&mut self, close: &OutFrame, echo: Option<u16>) -> Step<Outcome> {
         self.send(close);
+        self.await_close_reply(echo)
+    }
+
+    /// The second half of [`Session::close_with`], for a close already sent by hand (e.g.
+    /// with [`Session::send_raw`]).
+    ///
+    /// # Errors
+    /// FAILED on data after our close, a timeout, or an invalid close from the peer.
+    pub fn await_close_reply(&mut self, echo: Option<u16>) -> Step<Outcome> {
         self.close_sent = true;
         loop {
             match self.recv_event()? {

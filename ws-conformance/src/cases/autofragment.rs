@@ -2,7 +2,7 @@
 //! joins the fragments and reports how many there were.
 
 use super::Case;
-use super::limits::{deadline, payload, size};
+use super::limits::{deadline, payload, size, size_limit};
 use crate::session::Session;
 use crate::verdict::Outcome;
 use crate::wire::{OutFrame, op};
@@ -18,7 +18,7 @@ pub(super) fn cases() -> Vec<Case> {
                 move |s: &mut Session| {
                     let payload = payload(opcode, len);
                     s.send(&OutFrame::new(opcode, payload.clone()));
-                    let msg = s.expect_message(opcode, &payload)?;
+                    let msg = s.expect_message(opcode, &payload).map_err(|e| size_limit(s, e))?;
                     let close = s.close_normally()?;
                     Ok(close.worst(Outcome::informational(format!("echoed in {} frame(s)", msg.frames))))
                 },

@@ -4,7 +4,9 @@
 //! compressed message from the server is inflated with the agreed window.
 
 use super::Case;
-use crate::pmd::{ClientBits, Offer};
+use ws_proto::deflate::DeflateConfig;
+
+use crate::pmd::Offer;
 use crate::session::Session;
 use crate::verdict::{Outcome, Step};
 use crate::wire::{OutFrame, op, rsv};
@@ -12,11 +14,14 @@ use crate::wire::{OutFrame, op, rsv};
 pub(super) fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     let contexts = [
-        (1, "with context takeover", Offer::PLAIN),
+        (1, "with context takeover", plain()),
         (
             3,
             "with no context takeover on either side",
-            Offer { server_no_context_takeover: true, client_no_context_takeover: true, ..Offer::PLAIN },
+            with(|c| {
+                c.server_no_context_takeover = true;
+                c.client_no_context_takeover = true;
+            }),
         ),
     ];
     for (group, how, offer) in contexts {
@@ -30,7 +35,7 @@ pub(super) fn cases() -> Vec<Case> {
                         "permessage-deflate agreed; every message echoed (compressed or not) and inflating correctly",
                         move |s: &mut Session| echo_compressed(s, opcode, &[len; 10], None),
                     )
-                    .offer(offer)
+                    .offer(offer.clone())
                     .deadline(std::time::Duration::from_secs(30)),
                 );
             }
@@ -43,13 +48,14 @@ pub(super) fn cases() -> Vec<Case> {
             "echoed whole",
             |s: &mut Session| echo_compressed(s, op::TEXT, &[65536], Some(100)),
         )
-        .offer(Offer::PLAIN),
+        .offer(plain()),
     );
     for (i, offer) in offers().into_iter().enumerate() {
+        let header = offer.header();
         cases.push(
             Case::new(
                 format!("13.{}.{}", 1 + i / 8, 1 + i % 8),
-                format!("offer `{}`; compressed text of 16 B to 256 KiB, twice each", offer.header()),
+                format!("offer `{header}`; compressed text of 16 B to 256 KiB, twice each"),
                 "a response valid for the offer (RFC 7692 §7.1), then every message echoed and inflating with the agreed window",
                 |s: &mut Session| echo_compressed(s, op::TEXT, &[16, 16, 1024, 1024, 65536, 65536, 262144, 262144], None),
             )
@@ -75,7 +81,7 @@ fn hostile() -> Vec<Case> {
                 s.expect_failure(&[1002])
             },
         )
-        .offer(Offer::PLAIN),
+        .offer(plain()),
         Case::new(
             "13.7.2",
             "a text frame with RSV1 and valid DEFLATE data, with no extension offered",
@@ -99,7 +105,7 @@ fn hostile() -> Vec<Case> {
                 s.expect_failure(&[1007, 1002])
             },
         )
-        .offer(Offer::PLAIN),
+        .offer(plain()),
         Case::new(
             "13.7.4",
             "a compressed text message that inflates to invalid UTF-8",
@@ -110,7 +116,7 @@ fn hostile() -> Vec<Case> {
                 s.expect_failure(&[1007])
             },
         )
-        .offer(Offer::PLAIN),
+        .offer(plain()),
         Case::new(
             "13.7.5",
             "a ping with RSV1 set on a connection with permessage-deflate",
@@ -123,7 +129,7 @@ fn hostile() -> Vec<Case> {
                 s.expect_failure(&[1002])
             },
         )
-        .offer(Offer::PLAIN),
+        .offer(plain()),
         Case::new(
             "13.7.6",
             "an uncompressed message (RSV1 clear) on a connection with permessage-deflate",
@@ -137,38 +143,58 @@ fn hostile() -> Vec<Case> {
                 s.close_normally()
             },
         )
-        .offer(Offer::PLAIN),
+        .offer(plain()),
     ]
 }
 
+/// The plain offer: `permessage-deflate; client_max_window_bits`.
+fn plain() -> Offer {
+    Offer::new(DeflateConfig::default())
+}
+
+/// The offer for the default config changed by `f`.
+fn with(f: impl FnOnce(&mut DeflateConfig)) -> Offer {
+    let mut config = DeflateConfig::default();
+    f(&mut config);
+    Offer::new(config)
+}
+
 /// Every parameter combination worth an offer: each parameter alone, each window size on
-/// each side, and mixes.
+/// each side, and mixes. (`server_max_window_bits=15` is the default, so
+/// `DeflateParams::offer` leaves it out.)
 fn offers() -> Vec<Offer> {
-    let p = Offer::PLAIN;
     let mut v = vec![
-        p,
-        Offer { server_no_context_takeover: true, ..p },
-        Offer { client_no_context_takeover: true, ..p },
-        Offer { server_no_context_takeover: true, client_no_context_takeover: true, ..p },
-        Offer { client_max_window_bits: ClientBits::Any, ..p },
-        Offer { client_max_window_bits: ClientBits::Any, client_no_context_takeover: true, ..p },
-        Offer { server_max_window_bits: Some(9), client_max_window_bits: ClientBits::Max(9), ..p },
-        Offer {
-            server_max_window_bits: Some(9),
-            client_max_window_bits: ClientBits::Max(9),
-            server_no_context_takeover: true,
-            client_no_context_takeover: true,
-        },
+        plain().without_client_bits(),
+        plain(),
+        with(|c| c.server_no_context_takeover = true),
+        with(|c| c.client_no_context_takeover = true),
+        with(|c| {
+            c.server_no_context_takeover = true;
+            c.client_no_context_takeover = true;
+        }),
+        with(|c| c.server_no_context_takeover = true).without_client_bits(),
+        with(|c| {
+            c.server_max_window_bits = 9;
+            c.client_max_window_bits = 9;
+        }),
+        with(|c| {
+            c.server_max_window_bits = 9;
+            c.client_max_window_bits = 9;
+            c.server_no_context_takeover = true;
+            c.client_no_context_takeover = true;
+        }),
     ];
-    v.extend((9..=15).map(|b| Offer { server_max_window_bits: Some(b), ..p }));
-    v.push(Offer { server_max_window_bits: Some(12), client_max_window_bits: ClientBits::Max(12), ..p });
-    v.extend((9..=15).map(|b| Offer { client_max_window_bits: ClientBits::Max(b), ..p }));
-    v.push(Offer {
-        server_max_window_bits: Some(15),
-        client_max_window_bits: ClientBits::Any,
-        server_no_context_takeover: true,
-        ..p
-    });
+    v.extend((9..=14).map(|b| with(|c| c.server_max_window_bits = b)));
+    v.push(with(|c| c.server_max_window_bits = 10).without_client_bits());
+    v.push(with(|c| {
+        c.server_max_window_bits = 12;
+        c.client_max_window_bits = 12;
+    }));
+    v.extend((9..=15).map(|b| with(|c| c.client_max_window_bits = b)));
+    v.push(with(|c| {
+        c.client_max_window_bits = 10;
+        c.client_no_context_takeover = true;
+    }));
     v
 }
 
@@ -185,7 +211,7 @@ fn echo_compressed(s: &mut Session, opcode: u8, sizes: &[usize], frame_size: Opt
         if msg.compressed { compressed += 1 } else { plain += 1 }
     }
     let close = s.close_normally()?;
-    let agreed = s.codec().map(|c| format!("{:?}", c.agreed())).unwrap_or_default();
+    let agreed = s.codec().map(|c| c.params().to_string()).unwrap_or_default();
     let note = format!("{compressed} echo(es) compressed, {plain} not; agreed {agreed}");
     s.note(note.clone());
     if close.verdict != crate::verdict::Verdict::Ok {

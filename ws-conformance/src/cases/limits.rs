@@ -104,10 +104,21 @@ fn timed(
 ) -> Case {
     let name = crate::wire::opcode_name(opcode).to_lowercase();
     Case::new(id, format!("{name}: {what}"), "every echo correct; the time is reported", move |s: &mut Session| {
-        let took = body(s)?;
+        let took = body(s).map_err(|e| size_limit(s, e))?;
         let close = s.close_normally()?;
         Ok(close.worst(Outcome::informational(format!("echoed in {} ms", took.as_millis()))))
     })
+}
+
+/// A peer that refuses a big or many-fragment message with 1009 (too big) or 1008 (policy)
+/// applies a resource limit, which RFC 6455 §10.4 asks for: NON-STRICT, not FAILED.
+pub(super) fn size_limit(s: &Session, failure: Outcome) -> Outcome {
+    match s.peer_close_code() {
+        Some(code @ (1008 | 1009)) => {
+            Outcome::non_strict(format!("peer refused the message with {code} (a resource limit): {}", failure.reason))
+        }
+        _ => failure,
+    }
 }
 
 pub(super) fn payload(opcode: u8, len: usize) -> Vec<u8> {

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Echo client on Node's `ws` for `ws-conformance serve`: runs every case, echoing every
+// message, then asks for the report.
+//
+// usage: node echo_client.js ws://127.0.0.1:9002 AGENT
+'use strict';
+const WebSocket = require('ws');
+
+const base = process.argv[2].replace(/\/$/, '');
+const agent = process.argv[3];
+
+function open(path, onOpen) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(base + path, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    onOpen(ws);
+    ws.on('close', resolve);
+    ws.on('error', () => resolve());
+  });
+}
+
+(async () => {
+  let count = 0;
+  await open('/getCaseCount', (ws) => ws.on('message', (d) => { count = Number(d.toString()); }));
+  for (let i = 1; i <= count; i++) {
+    await open(`/runCase?case=${i}&agent=${agent}`, (ws) => {
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+  }
+  await open(`/updateReports?agent=${agent}`, () => {});
+})();
