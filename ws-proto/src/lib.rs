@@ -77,6 +77,8 @@ pub mod error;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};

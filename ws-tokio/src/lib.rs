@@ -1,1 +1,17 @@
-//! Not implemented yet: this crate is a placeholder in the workspace until its issue lands.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod runtime;
+
+pub use runtime::{Listener, Sleep, Tokio, TokioIo};
+pub use ws_proto::connection::{Message, Status};
+pub use ws_proto::handshake::{Request, Response};
+pub use ws_proto::server::{ClientInfo, ClientSettings, DisconnectError, Error, PushError, Settings, Stats, TimerId};
+pub use ws_proto::{CloseCode, CloseFrame, Fd, Flags, Frame, Opcode, UnpackError};
+
+/// The WebSocket server on tokio: `ws_proto::server::Server` over [`Tokio`]. Its
+/// documentation is in [`ws_proto::server`].
+pub type Server = ws_proto::server::Server<Tokio>;
+
+/// The WebSocket client on tokio: `ws_proto::server::Client` over [`Tokio`].
+pub type Client = ws_proto::server::Client<Tokio>;

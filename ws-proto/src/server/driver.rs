@@ -1,0 +1,497 @@
+//! The per-connection driver: one future per connection that reads everything the socket
+//! has into the thread's scratch buffer, feeds it to the `Connection`, runs the callbacks
+//! for the events, applies pushes from other tasks, and writes all ready output in one
+//! vectored write. Model: `ConnectionDriver` in quinn.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::Buf;
+
+use super::current::{Parked, with_parked, with_scratch};
+use super::runtime::{Runtime, Sleep, Stream};
+use super::table::{Command, Slot};
+use super::{Callbacks, Policy, Server};
+use crate::close::{CloseCode, CloseFrame};
+use crate::connection::{Connection, Event, Status};
+use crate::error::HandshakeError;
+use crate::frame::{Fd, Flags, Frame, Opcode};
+use crate::handshake::{Request, Response};
+
+/// Drives one connection to its end. Small on purpose (the `Connection` is boxed and no
+/// buffer lives here): an idle connection costs this, its `Connection`, its slot and the
+/// runtime's socket.
+pub(crate) struct Driver<R: Runtime, S: Stream> {
+    server: Server<R>,
+    slot: Arc<Slot>,
+    callbacks: Arc<Callbacks<R>>,
+    conn: Option<Box<Connection>>,
+    stream: S,
+    sleep: Option<(R::Sleep, Instant)>,
+    /// The waker the slot holds, so that re-registering is needed only when it changes.
+    registered: Option<Waker>,
+    /// The upgrade request, kept from the 101 until `on_open` has seen it.
+    open_request: Option<Box<Request>>,
+    policy: Policy,
+    messages_in: u32,
+    flags: u8,
+}
+
+impl<R: Runtime, S: Stream> Driver<R, S> {
+    pub(crate) fn new(
+        server: Server<R>,
+        slot: Arc<Slot>,
+        callbacks: Arc<Callbacks<R>>,
+        conn: Box<Connection>,
+        stream: S,
+        policy: Policy,
+    ) -> Self {
+        Driver {
+            server,
+            slot,
+            callbacks,
+            conn: Some(conn),
+            stream,
+            sleep: None,
+            registered: None,
+            open_request: None,
+            policy,
+            messages_in: 0,
+            flags: 0,
+        }
+    }
+
+    /// Marks the connection as already open through another HTTP stack's upgrade: the
+    /// request is kept for `on_open`.
+    pub(crate) fn upgraded(mut self, request: Box<Request>) -> Self {
+        self.open_request = Some(request);
+        self
+    }
+
+    fn fd(&self) -> Fd {
+        self.slot.fd
+    }
+
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// One wake-up: mailbox, reads, timers, writes, until nothing more can be done now.
+    /// `None` when the connection is finished.
+    fn drive(&mut self, mut conn: Box<Connection>, cx: &mut Context<'_>) -> Option<Box<Connection>> {
+        if !self.registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.slot.register(cx.waker());
+            self.registered = Some(cx.waker().clone());
+        }
+        let limit = self.policy.buffer_output_size;
+        loop {
+            for command in self.slot.take_commands() {
+                self.apply(&mut conn, command);
+            }
+            conn = self.dispatch(conn)?;
+            if self.has(ABORT) {
+                return None;
+            }
+            let mut exhausted = false;
+            if !self.has(READ_CLOSED | CLOSE_NOW) && conn.status() != Status::Closed && conn.output_len() < limit {
+                for round in 1..=READ_ROUNDS {
+                    let outcome = self.read(&mut conn, cx);
+                    conn = self.dispatch(conn)?;
+                    match outcome {
+                        Read::Data if conn.output_len() >= limit || conn.status() == Status::Closed => break,
+                        Read::Data => exhausted = round == READ_ROUNDS,
+                        Read::Eof => {
+                            self.flags |= READ_CLOSED;
+                            break;
+                        }
+                        Read::Pending => break,
+                    }
+                }
+            }
+            conn = self.timers(conn, cx)?;
+            let was_full = conn.output_len() >= limit;
+            if let Err(error) = self.flush(&mut conn, cx) {
+                tracing::debug!(fd = %self.fd(), %error, "write failed; dropping connection");
+                self.flags |= READ_CLOSED;
+                conn.output().clear();
+                conn.receive_eof(self.server.inner.runtime.now());
+                conn = self.dispatch(conn)?;
+            }
+            self.publish(&conn);
+            if conn.is_finished() || (self.has(CLOSE_NOW) && conn.output_len() == 0) {
+                let _ = self.stream.poll_shutdown(cx);
+                return None;
+            }
+            if exhausted {
+                // Let other tasks run; come back at once.
+                cx.waker().wake_by_ref();
+                return Some(conn);
+            }
+            let resume = was_full && conn.output_len() < limit && !self.has(READ_CLOSED);
+            if !resume && !self.slot.has_commands() {
+                return Some(conn);
+            }
+        }
+    }
+
+    /// Reads once into the thread's scratch buffer and feeds the connection.
+    fn read(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> Read {
+        let now = self.server.inner.runtime.now();
+        let stream = &mut self.stream;
+        let outcome = with_scratch(|buf| match stream.poll_read(cx, buf) {
+            Poll::Ready(Ok(0)) => {
+                conn.receive_eof(now);
+                Read::Eof
+            }
+            Poll::Ready(Ok(n)) => {
+                // A fatal error is also an event (Closed) and output (the close frame).
+                let _ = conn.receive(buf.get(..n).unwrap_or_default(), now);
+                Read::Data
+            }
+            Poll::Ready(Err(error)) => {
+                tracing::debug!(%error, "read failed");
+                conn.receive_eof(now);
+                Read::Eof
+            }
+            Poll::Pending => Read::Pending,
+        });
+        outcome.unwrap_or_else(|| {
+            // The scratch buffer is in use further up this thread's stack: try again soon.
+            cx.waker().wake_by_ref();
+            Read::Pending
+        })
+    }
+
+    /// Handles expired timers and arms the sleep for the next deadline.
+    fn timers(&mut self, mut conn: Box<Connection>, cx: &mut Context<'_>) -> Option<Box<Connection>> {
+        loop {
+            let Some(at) = conn.poll_timeout() else {
+                self.sleep = None;
+                return Some(conn);
+            };
+            let runtime = &self.server.inner.runtime;
+            let now = runtime.now();
+            let fired = if at <= now {
+                true
+            } else {
+                let (sleep, armed) = self.sleep.get_or_insert_with(|| (runtime.sleep(at), at));
+                if *armed != at {
+                    sleep.reset(at);
+                    *armed = at;
+                }
+                sleep.poll_elapsed(cx).is_ready()
+            };
+            if !fired {
+                return Some(conn);
+            }
+            // The timer may round the deadline; it has passed.
+            conn.handle_timeout(now.max(at));
+            conn = self.dispatch(conn)?;
+        }
+    }
+
+    /// Writes everything ready, one vectored write at a time; stops when the socket is full.
+    fn flush(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> io::Result<()> {
+        let output = conn.output();
+        while output.has_remaining() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let n = output.chunks_vectored(&mut slices);
+            match self.stream.poll_write_vectored(cx, slices.get(..n).unwrap_or_default()) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(written)) => output.advance(written),
+                Poll::Ready(Err(error)) => return Err(error),
+                Poll::Pending => return Ok(()),
+            }
+        }
+        // Free the queue: an idle connection holds no output memory.
+        output.clear();
+        Ok(())
+    }
+
+    fn publish(&mut self, conn: &Connection) {
+        let status = if self.has(HTTP) && !self.has(WEBSOCKET) { None } else { Some(conn.status()) };
+        self.slot.publish_status(status);
+        self.slot.publish_out_len(conn.output_len());
+        if self.messages_in > 0 {
+            self.server.inner.counters.message_in.fetch_add(u64::from(self.messages_in), Ordering::Relaxed);
+            self.messages_in = 0;
+        }
+    }
+
+    /// Carries out a command from another task.
+    fn apply(&mut self, conn: &mut Connection, command: Command) {
+        let result = match command {
+            Command::Frame { opcode, data, flags } => conn.send_frame(opcode, data, flags),
+            Command::Prepared(message, _) => conn.send_prepared(&message),
+            Command::Raw(bytes) => {
+                conn.output().push_raw(bytes);
+                Ok(())
+            }
+            Command::Disconnect(code, reason) => conn.close(code, &reason),
+            Command::Close => {
+                self.flags |= CLOSE_NOW;
+                Ok(())
+            }
+            Command::Shutdown => {
+                if conn.is_established() {
+                    conn.close(CloseCode::GOING_AWAY, "server shutdown")
+                } else {
+                    if conn.status() != Status::Closing {
+                        self.flags |= CLOSE_NOW;
+                    }
+                    Ok(())
+                }
+            }
+            Command::Abort => {
+                self.flags |= ABORT;
+                Ok(())
+            }
+        };
+        if let Err(error) = result {
+            tracing::debug!(fd = %self.fd(), %error, "queued command dropped");
+        }
+    }
+
+    /// Runs the callbacks for every pending event, in order.
+    fn dispatch(&mut self, mut conn: Box<Connection>) -> Option<Box<Connection>> {
+        while let Some(event) = conn.poll_event() {
+            conn = self.handle(conn, event)?;
+        }
+        Some(conn)
+    }
+
+    fn handle(&mut self, mut conn: Box<Connection>, event: Event) -> Option<Box<Connection>> {
+        let fd = self.fd();
+        let frame = |opcode, data| Frame { fd, data, opcode, finish: true, flags: Flags::FIN };
+        match event {
+            Event::Request(mut request) => {
+                request.fd = fd;
+                return self.request(conn, request);
+            }
+            Event::Open => {
+                self.flags |= WEBSOCKET;
+                self.slot.publish_status(Some(Status::Active));
+                self.server.inner.counters.websocket_count.fetch_add(1, Ordering::Relaxed);
+                let request = self.open_request.take();
+                if let (Some(on_open), Some(request), false) =
+                    (self.callbacks.on_open.clone(), request, self.has(CUSTOM_HANDSHAKE))
+                {
+                    conn = self.call(conn, |server| on_open(server, &request), |_, ()| {})?;
+                }
+            }
+            Event::Message(message) => {
+                self.messages_in += 1;
+                if let Some(on_message) = self.callbacks.on_message.clone() {
+                    conn = self.call(conn, |server| on_message(server, message.into_frame(fd)), |_, ()| {})?;
+                }
+            }
+            Event::Ping(data) if self.policy.ping_frames => {
+                self.messages_in += 1;
+                if let Some(on_message) = self.callbacks.on_message.clone() {
+                    conn = self.call(conn, |server| on_message(server, frame(Opcode::Ping, data)), |_, ()| {})?;
+                }
+            }
+            Event::Pong(data) if self.policy.pong_frames => {
+                self.messages_in += 1;
+                if let Some(on_message) = self.callbacks.on_message.clone() {
+                    conn = self.call(conn, |server| on_message(server, frame(Opcode::Pong, data)), |_, ()| {})?;
+                }
+            }
+            Event::CloseReceived(close) if self.policy.close_frames => {
+                self.messages_in += 1;
+                if let Some(on_message) = self.callbacks.on_message.clone() {
+                    let payload = close.encode();
+                    conn = self.call(conn, |server| on_message(server, frame(Opcode::Close, payload)), |_, ()| {})?;
+                }
+                if conn.status() == Status::Closing {
+                    // The callback did not disconnect: complete the close handshake, echoing
+                    // the code (RFC 6455 §5.5.1).
+                    let reply = CloseFrame { code: close.code, reason: String::new() };
+                    let _ = conn.send_frame(Opcode::Close, reply.encode(), Flags::FIN);
+                }
+            }
+            Event::Closed(reason) => {
+                tracing::debug!(%fd, ?reason, "connection closed");
+                self.slot.publish_status(Some(Status::Closed));
+                if !self.has(FIRED) {
+                    self.flags |= FIRED;
+                    let callback = self.close_callback();
+                    if let Some(callback) = callback {
+                        conn = self.call(conn, |server| callback(server, fd), |_, ()| {})?;
+                    }
+                }
+            }
+            Event::Ping(_) | Event::Pong(_) | Event::CloseReceived(_) => {}
+        }
+        Some(conn)
+    }
+
+    /// Answers an HTTP request: the built-in or custom WebSocket handshake, `on_request`,
+    /// or 400.
+    fn request(&mut self, mut conn: Box<Connection>, request: Box<Request>) -> Option<Box<Connection>> {
+        let callbacks = self.callbacks.clone();
+        if request.is_websocket_upgrade() {
+            self.slot.publish_status(Some(Status::Handshake));
+            if let Some(on_handshake) = &callbacks.on_handshake {
+                self.flags |= CUSTOM_HANDSHAKE;
+                let handshake = |_: &Server<R>| {
+                    let mut response = Response::new(400);
+                    let accepted = on_handshake(&request, &mut response);
+                    (accepted, response)
+                };
+                return self.call(conn, handshake, |conn, (accepted, mut response)| {
+                    if !accepted && response.status() == 101 {
+                        response.set_status(400);
+                    }
+                    let _ = conn.respond(response);
+                });
+            }
+            match conn.accept_response(&request) {
+                Ok(mut response) => {
+                    if let Some(before) = &callbacks.on_before_handshake_response {
+                        conn = self.call(conn, |_| before(&request, &mut response), |_, ()| {})?;
+                    }
+                    self.open_request = Some(request);
+                    let _ = conn.respond(response);
+                }
+                Err(error) => {
+                    tracing::debug!(fd = %self.fd(), %error, "upgrade rejected");
+                    conn.reject(error);
+                }
+            }
+            return Some(conn);
+        }
+        self.flags |= HTTP;
+        self.slot.publish_status(None);
+        self.server.inner.counters.request_count.fetch_add(1, Ordering::Relaxed);
+        match &callbacks.on_request {
+            Some(on_request) => {
+                let serve = |_: &Server<R>| {
+                    let mut response = Response::new(200);
+                    on_request(&request, &mut response);
+                    response
+                };
+                self.call(conn, serve, |conn, response| {
+                    let _ = conn.respond(response);
+                })
+            }
+            None => {
+                // The reference answers plain HTTP with 400 when there is no onRequest.
+                conn.reject(HandshakeError::MissingUpgrade);
+                Some(conn)
+            }
+        }
+    }
+
+    /// Runs a callback with the connection parked in the thread (so pushes to it go
+    /// straight in), then `after` on the connection, then any `defer`red closures.
+    fn call<T>(
+        &mut self,
+        conn: Box<Connection>,
+        f: impl FnOnce(&Server<R>) -> T,
+        after: impl FnOnce(&mut Connection, T),
+    ) -> Option<Box<Connection>> {
+        let parked = Parked { server: self.server.key(), fd: self.fd(), conn, deferred: Vec::new(), close_now: false };
+        let mut value = None;
+        let server = &self.server;
+        let mut parked = with_parked(parked, || value = Some(f(server)))?;
+        if let Some(value) = value {
+            after(&mut parked.conn, value);
+        }
+        while !parked.deferred.is_empty() {
+            for deferred in std::mem::take(&mut parked.deferred) {
+                parked = with_parked(parked, deferred)?;
+            }
+        }
+        if parked.close_now {
+            self.flags |= CLOSE_NOW;
+        }
+        Some(parked.conn)
+    }
+
+    fn close_callback(&self) -> Option<super::FdCallback<R>> {
+        if self.has(WEBSOCKET) { self.callbacks.on_close.clone() } else { self.callbacks.on_disconnect.clone() }
+    }
+
+    /// The connection is gone: fire its last callback if the `Closed` event did not, and
+    /// take it out of the table.
+    fn finish(&mut self) {
+        if self.has(FINISHED) {
+            return;
+        }
+        self.flags |= FINISHED;
+        let fd = self.fd();
+        if !self.has(FIRED) {
+            self.flags |= FIRED;
+            if let Some(callback) = self.close_callback() {
+                callback(&self.server, fd);
+            }
+        }
+        self.slot.publish_status(Some(Status::Closed));
+        self.server.inner.table.remove(fd);
+        let counters = &self.server.inner.counters;
+        counters.close_count.fetch_add(1, Ordering::Relaxed);
+        counters.message_in.fetch_add(u64::from(self.messages_in), Ordering::Relaxed);
+        self.messages_in = 0;
+    }
+}
+
+impl<R: Runtime, S: Stream> Future for Driver<R, S> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let Some(conn) = this.conn.take() else { return Poll::Ready(()) };
+        match this.drive(conn, cx) {
+            Some(conn) => {
+                this.conn = Some(conn);
+                Poll::Pending
+            }
+            None => {
+                this.finish();
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl<R: Runtime, S: Stream> Drop for Driver<R, S> {
+    fn drop(&mut self) {
+        // A runtime shutting down drops its tasks: keep `on_close` exactly once anyway.
+        self.finish();
+    }
+}
+
+enum Read {
+    Data,
+    Eof,
+    Pending,
+}
+
+/// The connection opened as a WebSocket.
+const WEBSOCKET: u8 = 1;
+/// `on_handshake` answered the upgrade: no `on_open`.
+const CUSTOM_HANDSHAKE: u8 = 2;
+/// A plain HTTP request came in.
+const HTTP: u8 = 4;
+/// `on_close` / `on_disconnect` ran.
+const FIRED: u8 = 8;
+/// The read side ended (EOF or error).
+const READ_CLOSED: u8 = 16;
+/// `close(fd)` or a shutdown of a non-WebSocket connection: drop once written.
+const CLOSE_NOW: u8 = 32;
+/// The shutdown grace period ended: drop now.
+const ABORT: u8 = 64;
+/// `finish` ran.
+const FINISHED: u8 = 128;
+
+/// Reads per wake-up before yielding to other tasks (each up to the scratch size).
+const READ_ROUNDS: usize = 16;
+/// Slices per vectored write (Linux's `IOV_MAX` is 1024; 64 covers many small frames, which
+/// `Output` packs together anyway).
+const MAX_SLICES: usize = 64;
