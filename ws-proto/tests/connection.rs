@@ -645,3 +645,24 @@ fn each_kept_alive_request_gets_a_fresh_handshake_timeout() {
     assert_eq!(server.status(), Status::Closed);
     assert_eq!(server.poll_event(), Some(Event::Closed(CloseReason::TimedOut(Timer::Handshake))));
 }
+
+#[test]
+fn compressed_messages_up_to_the_limit_pass_whatever_their_chunking() {
+    let limit = 1 << 20;
+    let server = Config { max_message_size: limit, ..deflate(DeflateConfig::default()) };
+    let mut pair = Pair::with_configs(deflate(DeflateConfig::default()), server);
+    // Exactly the limit, in several frames and then in one; the server must accept both.
+    let text: String = (0..limit).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+    for piece in text.as_bytes().chunks(100_000).enumerate() {
+        let (i, bytes) = piece;
+        let opcode = if i == 0 { Opcode::Text } else { Opcode::Continuation };
+        let last = (i + 1) * 100_000 >= limit;
+        let flags = Flags::COMPRESS.with(Flags::FIN, last);
+        pair.client.send_frame(opcode, Bytes::copy_from_slice(bytes), flags).unwrap();
+    }
+    pair.client.send(Message::text(text.clone()), Flags::FIN | Flags::COMPRESS).unwrap();
+    pair.drive();
+    let got = messages(&pair.server_events);
+    assert_eq!(got.len(), 2, "{:?}", closed(&pair.server_events));
+    assert!(got.iter().all(|m| m.as_text() == Some(&text[..]) && m.was_compressed()));
+}

@@ -764,12 +764,11 @@ impl Connection {
                     apply_mask(buf, key, offset + at);
                 }
                 at += chunk.len();
-                let room = limit.saturating_sub(message.data.len());
-                deflate.decompressor.decompress(buf, false, &mut message.data, room)?;
+                // The decompressor counts the whole message against the limit.
+                deflate.decompressor.decompress(buf, false, &mut message.data, limit)?;
             }
             if fin {
-                let room = limit.saturating_sub(message.data.len());
-                deflate.decompressor.decompress(&[], true, &mut message.data, room)?;
+                deflate.decompressor.decompress(&[], true, &mut message.data, limit)?;
             }
         } else {
             grow(&mut message.data, piece.len(), frame_rest);
