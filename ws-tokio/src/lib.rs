@@ -5,7 +5,7 @@ mod runtime;
 
 pub use runtime::{Listener, Sleep, Tokio, TokioIo};
 pub use ws_proto::connection::{Message, Status};
-pub use ws_proto::handshake::{Request, Response};
+pub use ws_proto::handshake::{Request, Response, accept_key};
 pub use ws_proto::server::{ClientInfo, ClientSettings, DisconnectError, Error, PushError, Settings, Stats, TimerId};
 pub use ws_proto::{CloseCode, CloseFrame, Fd, Flags, Frame, Opcode, UnpackError};
 

@@ -490,3 +490,17 @@ impl<R: Runtime> Server<R> {
 
 /// Accepts per wake-up before yielding to other tasks.
 const ACCEPT_BATCH: usize = 64;
+
+/// The size in bytes of the per-connection driver future over runtime `R` (what the
+/// runtime's task holds besides its own header), for memory budgets and benchmarks.
+#[doc(hidden)]
+pub const fn driver_size_of<R: Runtime>() -> usize {
+    size_of::<Driver<R, R::Stream>>()
+}
+
+/// The size in bytes of a boxed [`Connection`](crate::connection::Connection) (its own
+/// allocations, which an idle connection mostly does not have, come on top).
+#[doc(hidden)]
+pub const fn connection_size_of() -> usize {
+    size_of::<Connection>()
+}

@@ -134,7 +134,8 @@ impl Slot {
     /// Takes every queued command, if any (one atomic load when there are none). The
     /// queue's memory is freed, so an idle connection holds none.
     pub(crate) fn take_commands(&self) -> VecDeque<Command> {
-        if !self.pending.swap(false, Ordering::Acquire) {
+        // A plain load first: the common case (nothing queued) writes nothing.
+        if !self.pending.load(Ordering::Acquire) || !self.pending.swap(false, Ordering::Acquire) {
             return VecDeque::new();
         }
         let mut mailbox = lock(&self.mailbox);
