@@ -388,3 +388,72 @@ pub fn client_ping_gets_pong<R: Runtime + Default>() {
         })
         .unwrap();
 }
+
+/// serve_upgraded takes over a connection another stack upgraded (hyper, axum): the 101
+/// comes from upgrade_response (compression negotiated as usual), then the server runs the
+/// connection like its own.
+pub fn serve_upgraded_takes_over_a_foreign_upgrade<R: Runtime + Default>() {
+    use std::future::poll_fn;
+    use std::sync::atomic::AtomicBool;
+    use ws_proto::handshake::{HttpLimits, parse_request};
+    use ws_proto::server::{Listener, Sleep, Stream};
+
+    let log = Log::default();
+    let opened = log.clone();
+    let settings = Settings { websocket_compression: true, ..Settings::default() };
+    let test = TestServer::<R>::start(settings, move |server| {
+        echo(server);
+        server.on_open(move |_, req| opened.push(format!("open {}", req.path)));
+    });
+    let foreign = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    foreign.set_nonblocking(true).unwrap();
+    let addr = foreign.local_addr().unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let (server, finished) = (test.server.clone(), done.clone());
+    let other_stack = std::thread::spawn(move || {
+        let runtime = server.runtime().clone();
+        runtime
+            .clone()
+            .block_on(1, async move {
+                let listener = runtime.listener(foreign).unwrap();
+                let (mut stream, peer) = poll_fn(|cx| listener.poll_accept(cx)).await.unwrap();
+                let (mut buf, mut chunk) = (Vec::new(), [0u8; 4096]);
+                let head = loop {
+                    let n = poll_fn(|cx| stream.poll_read(cx, &mut chunk)).await.unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(head) = parse_request(&buf, &HttpLimits::default()).unwrap() {
+                        break head;
+                    }
+                };
+                let mut response = server.upgrade_response(&head.request).unwrap();
+                response.header("X-Stack", "foreign");
+                let bytes = response.to_bytes();
+                let mut written = 0;
+                while written < bytes.len() {
+                    let slice = [std::io::IoSlice::new(&bytes[written..])];
+                    written += poll_fn(|cx| stream.poll_write_vectored(cx, &slice)).await.unwrap();
+                }
+                server.serve_upgraded(stream, peer, head.request).unwrap();
+                // Keep this runtime (which now drives the connection) alive until the end.
+                while !finished.load(Ordering::SeqCst) {
+                    let mut sleep = runtime.sleep(runtime.now() + Duration::from_millis(5));
+                    poll_fn(|cx| sleep.poll_elapsed(cx)).await;
+                }
+            })
+            .unwrap();
+    });
+    let mut raw = Raw::connect(addr);
+    raw.write(upgrade_request("/adopted", &[("Sec-WebSocket-Extensions", "permessage-deflate")]).as_bytes());
+    let head = raw.read_response();
+    assert!(head.starts_with("HTTP/1.1 101") && head.contains("X-Stack: foreign"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("sec-websocket-extensions: permessage-deflate"), "{head}");
+    raw.send_text("adopted");
+    assert_eq!(&raw.frame().data[..], b"adopted");
+    log.wait_for("open /adopted");
+    assert!(test.server.connections().len() == 1);
+    raw.send(Opcode::Close, &1000u16.to_be_bytes(), true);
+    assert_eq!(raw.close_code(), Some(1000));
+    raw.expect_eof();
+    done.store(true, Ordering::SeqCst);
+    other_stack.join().unwrap();
+}

@@ -71,6 +71,7 @@ macro_rules! suite {
             client_upgrade_push_recv_close,
             client_compression_round_trip,
             client_ping_gets_pong,
+            serve_upgraded_takes_over_a_foreign_upgrade,
         );
     };
     (@cases $runtime:ty; $($case:ident),* $(,)?) => {

@@ -218,7 +218,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         self.slot.publish_status(status);
         self.slot.publish_out_len(conn.output_len());
         if self.messages_in > 0 {
-            self.server.inner.counters.message_in.fetch_add(u64::from(self.messages_in), Ordering::Relaxed);
+            self.server.inner.counters.message_in.add(self.slot.fd, u64::from(self.messages_in));
             self.messages_in = 0;
         }
     }
@@ -286,28 +286,19 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
             Event::Message(message) => {
                 self.messages_in += 1;
-                if let Some(on_message) = self.callbacks.on_message.clone() {
-                    conn = self.call(conn, |server| on_message(server, message.into_frame(fd)), |_, ()| {})?;
-                }
+                conn = self.deliver(conn, message.into_frame(fd))?;
             }
             Event::Ping(data) if self.policy.ping_frames => {
                 self.messages_in += 1;
-                if let Some(on_message) = self.callbacks.on_message.clone() {
-                    conn = self.call(conn, |server| on_message(server, frame(Opcode::Ping, data)), |_, ()| {})?;
-                }
+                conn = self.deliver(conn, frame(Opcode::Ping, data))?;
             }
             Event::Pong(data) if self.policy.pong_frames => {
                 self.messages_in += 1;
-                if let Some(on_message) = self.callbacks.on_message.clone() {
-                    conn = self.call(conn, |server| on_message(server, frame(Opcode::Pong, data)), |_, ()| {})?;
-                }
+                conn = self.deliver(conn, frame(Opcode::Pong, data))?;
             }
             Event::CloseReceived(close) if self.policy.close_frames => {
                 self.messages_in += 1;
-                if let Some(on_message) = self.callbacks.on_message.clone() {
-                    let payload = close.encode();
-                    conn = self.call(conn, |server| on_message(server, frame(Opcode::Close, payload)), |_, ()| {})?;
-                }
+                conn = self.deliver(conn, frame(Opcode::Close, close.encode()))?;
                 if conn.status() == Status::Closing {
                     // The callback did not disconnect: complete the close handshake, echoing
                     // the code (RFC 6455 §5.5.1).
@@ -388,30 +379,29 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
     }
 
-    /// Runs a callback with the connection parked in the thread (so pushes to it go
-    /// straight in), then `after` on the connection, then any `defer`red closures.
+    /// Hands a frame to `on_message`. The hot path: the callback is borrowed, not cloned,
+    /// so no reference count shared between threads is touched per message.
+    fn deliver(&mut self, conn: Box<Connection>, frame: Frame) -> Option<Box<Connection>> {
+        let Some(on_message) = &self.callbacks.on_message else { return Some(conn) };
+        let (conn, close_now) = call(&self.server, self.slot.fd, conn, |server| on_message(server, frame), |_, ()| {})?;
+        if close_now {
+            self.flags |= CLOSE_NOW;
+        }
+        Some(conn)
+    }
+
+    /// [`call`] for the callbacks off the hot path.
     fn call<T>(
         &mut self,
         conn: Box<Connection>,
         f: impl FnOnce(&Server<R>) -> T,
         after: impl FnOnce(&mut Connection, T),
     ) -> Option<Box<Connection>> {
-        let parked = Parked { server: self.server.key(), fd: self.fd(), conn, deferred: Vec::new(), close_now: false };
-        let mut value = None;
-        let server = &self.server;
-        let mut parked = with_parked(parked, || value = Some(f(server)))?;
-        if let Some(value) = value {
-            after(&mut parked.conn, value);
-        }
-        while !parked.deferred.is_empty() {
-            for deferred in std::mem::take(&mut parked.deferred) {
-                parked = with_parked(parked, deferred)?;
-            }
-        }
-        if parked.close_now {
+        let (conn, close_now) = call(&self.server, self.slot.fd, conn, f, after)?;
+        if close_now {
             self.flags |= CLOSE_NOW;
         }
-        Some(parked.conn)
+        Some(conn)
     }
 
     fn close_callback(&self) -> Option<super::FdCallback<R>> {
@@ -436,7 +426,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         self.server.inner.table.remove(fd);
         let counters = &self.server.inner.counters;
         counters.close_count.fetch_add(1, Ordering::Relaxed);
-        counters.message_in.fetch_add(u64::from(self.messages_in), Ordering::Relaxed);
+        counters.message_in.add(fd, u64::from(self.messages_in));
         self.messages_in = 0;
     }
 }
@@ -465,6 +455,30 @@ impl<R: Runtime, S: Stream> Drop for Driver<R, S> {
         // A runtime shutting down drops its tasks: keep `on_close` exactly once anyway.
         self.finish();
     }
+}
+
+/// Runs a callback with the connection parked in the thread (so pushes to it go straight
+/// in), then `after` on the connection, then any `defer`red closures. Returns the connection
+/// and whether `close(fd)` was called.
+fn call<R: Runtime, T>(
+    server: &Server<R>,
+    fd: Fd,
+    conn: Box<Connection>,
+    f: impl FnOnce(&Server<R>) -> T,
+    after: impl FnOnce(&mut Connection, T),
+) -> Option<(Box<Connection>, bool)> {
+    let parked = Parked { server: server.key(), fd, conn, deferred: Vec::new(), close_now: false };
+    let mut value = None;
+    let mut parked = with_parked(parked, || value = Some(f(server)))?;
+    if let Some(value) = value {
+        after(&mut parked.conn, value);
+    }
+    while !parked.deferred.is_empty() {
+        for deferred in std::mem::take(&mut parked.deferred) {
+            parked = with_parked(parked, deferred)?;
+        }
+    }
+    Some((parked.conn, parked.close_now))
 }
 
 enum Read {

@@ -378,7 +378,7 @@ impl<R: Runtime> Server<R> {
             rejected_count: c.rejected_count.load(Ordering::Relaxed),
             request_count: c.request_count.load(Ordering::Relaxed),
             websocket_count: c.websocket_count.load(Ordering::Relaxed),
-            message_in: c.message_in.load(Ordering::Relaxed),
+            message_in: c.message_in.sum(),
         }
     }
 

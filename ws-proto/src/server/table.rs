@@ -221,7 +221,30 @@ pub(crate) struct Counters {
     pub(crate) rejected_count: AtomicU64,
     pub(crate) request_count: AtomicU64,
     pub(crate) websocket_count: AtomicU64,
-    pub(crate) message_in: AtomicU64,
+    /// Per wake-up from every connection: sharded, so that busy connections on different
+    /// threads rarely bounce one cache line between cores.
+    pub(crate) message_in: Sharded,
+}
+
+/// A counter split into cache-line-sized shards, picked by fd.
+#[derive(Debug, Default)]
+pub(crate) struct Sharded([Padded; SHARDS]);
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
+impl Sharded {
+    pub(crate) fn add(&self, fd: Fd, n: u64) {
+        // SHARDS is a power of two, so the mask keeps the index in range.
+        if let Some(shard) = self.0.get((fd.0 as usize) & (SHARDS - 1)) {
+            shard.0.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn sum(&self) -> u64 {
+        self.0.iter().map(|shard| shard.0.load(Ordering::Relaxed)).sum()
+    }
 }
 
 /// Locks `mutex`, recovering the data if a callback panicked while another thread held it
