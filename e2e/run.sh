@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# End-to-end checks against every adapter's examples, over real TCP on 127.0.0.1:
+#   - Python `websockets` and Node `ws` clients against `echo`, with and without compression;
+#   - ws-conformance (every family, --strict) against `echo --compression`;
+#   - Chromium (playwright-core) against `chat`; Node `ws` against chat's server-side close.
+# Needs: python3 with `websockets`, node with e2e/node_modules (npm install in e2e/),
+# /usr/bin/chromium. Exits non-zero on the first failure; kills every process it starts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# start NAME BINARY ARGS...: runs a server on a free port and sets $addr to where it listens.
+start() {
+  local log="target/e2e/$1.log"; shift
+  "$@" --listen 127.0.0.1:0 >"$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 200); do
+    if addr=$(grep -m1 -oE 'listening[^0-9]*[0-9.]+:[0-9]+' "$log" | grep -oE '[0-9.]+:[0-9]+$'); then return 0; fi
+    sleep 0.05
+  done
+  echo "server $* did not start:"; cat "$log"; return 1
+}
+
+mkdir -p target/e2e
+cargo build -q -p ws-conformance
+adapters=()
+for adapter in ws-tokio ws-async-std ws-smol; do
+  if [ -f "$adapter/examples/echo.rs" ] && [ -f "$adapter/examples/chat.rs" ]; then
+    # Each adapter's examples share names: build one adapter at a time and keep copies.
+    cargo build -q -p "$adapter" --example echo --example chat
+    mkdir -p "target/e2e/$adapter"
+    cp target/debug/examples/echo target/debug/examples/chat "target/e2e/$adapter/"
+    adapters+=("$adapter")
+  else
+    echo "== $adapter: no echo/chat example yet, skipped"
+  fi
+done
+
+passed=0
+for adapter in "${adapters[@]}"; do
+  bin="target/e2e/$adapter"
+  echo "== $adapter: Python websockets and Node ws against echo (compression off)"
+  start "$adapter-echo-plain" "$bin/echo"
+  python3 ws-proto/tests/python/echo_client.py "ws://$addr/"
+  ECHO_URL="ws://$addr/" ECHO_COMPRESSION=0 node --test e2e/ws-client.test.mjs
+  passed=$((passed + 2))
+
+  echo "== $adapter: the same with compression, and a server-side close from chat"
+  start "$adapter-echo-deflate" "$bin/echo" --compression
+  echo_addr=$addr
+  start "$adapter-chat" "$bin/chat"
+  python3 ws-proto/tests/python/echo_client.py "ws://$echo_addr/" --compression
+  ECHO_URL="ws://$echo_addr/" ECHO_COMPRESSION=1 CHAT_URL="ws://$addr/chat" node --test e2e/ws-client.test.mjs
+  passed=$((passed + 2))
+
+  echo "== $adapter: ws-conformance --strict against echo --compression"
+  target/debug/ws-conformance "ws://$echo_addr/" --strict --report-dir "target/e2e/$adapter-conformance" | tail -n 14
+  passed=$((passed + 1))
+
+  echo "== $adapter: Chromium against chat"
+  CHAT_BIN="$bin/chat" node --test e2e/chat.browser.test.mjs
+  passed=$((passed + 1))
+  cleanup; pids=()
+done
+echo "e2e: ${passed} passed, 0 failed"
