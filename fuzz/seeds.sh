@@ -98,6 +98,13 @@ for flags in '\x06\x00' '\x07\x00' '\x0f\x03' '\x47\x3f' '\x17\x10'; do
     seed server_bytes "$flags$COMPRESSED_HELLO$MASKED_TEXT"
     seed server_bytes "$flags\x82\xfe\x01\x00\x01\x02\x03\x04"
 done
+# Client mode (flags bit 7): unmasked server frames, RFC 6455 §5.7.
+COMPRESSED_HELLO_UNMASKED='\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00'
+for flags in '\x86\x00' '\x87\x02' '\xcf\x3f' '\x97\x10'; do
+    seed server_bytes "$flags$HELLO_UNMASKED$FRAG1$PING$FRAG2\x88\x02\x03\xe8"
+    seed server_bytes "$flags$COMPRESSED_HELLO_UNMASKED$BIN256_HEAD"
+    seed server_bytes "$flags$HELLO_MASKED"
+done
 for flags in '\x26\x00' '\x27\x05'; do
     seed server_bytes "$flags${PLAIN_GET}${POST}$UPGRADE$MASKED_TEXT"
     seed server_bytes "$flags$VERSION8"

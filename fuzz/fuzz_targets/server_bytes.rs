@@ -1,7 +1,10 @@
 //! A server `Connection` fed a valid upgrade and then arbitrary bytes in arbitrary chunks
-//! (or, in HTTP mode, arbitrary bytes from the first byte), with time passing.
+//! (or, in HTTP mode, arbitrary bytes from the first byte), with time passing; in client
+//! mode the same for a client `Connection` fed a valid 101 (the frame decoder's other role).
 //!
-//! Input: a flags byte, a chunking byte, then the stream.
+//! Input: a flags byte, a chunking byte, then the stream. Flags: bit 0 permessage-deflate,
+//! 1 auto_pong, 2 auto_close_reply, 3 EOF at the end, 4 an hour passes at the end, 5 HTTP
+//! mode, 6 time passes between chunks, 7 client mode.
 //!
 //! Invariants:
 //! - `Event::Closed` at most once, and last: no event after it, no output after it;
@@ -10,8 +13,9 @@
 //!   to `Connection` between keep-alive HTTP requests before that);
 //! - a failure is sticky: once `error()` is set (by `receive` or a timeout), every later
 //!   `receive` returns it;
-//! - total output ≤ 2 × total input + 4 KiB (no amplification: a pong or close echoes at
-//!   most what came in);
+//! - total output ≤ 2 × total input + 4 KiB (3 × for a client, whose pong to an empty
+//!   ping is 6 bytes for 2) (no amplification: a pong or close echoes at most what came
+//!   in);
 //! - received text is UTF-8, messages are within `max_message_size`, control payloads
 //!   within 125 bytes.
 #![no_main]
@@ -21,9 +25,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Buf;
 use libfuzzer_sys::fuzz_target;
-use ws_proto::connection::{Config, Connection, Event, Status};
-use ws_proto::deflate::DeflateConfig;
-use ws_proto::handshake::{HttpLimits, Response};
+use ws_proto::connection::{Config, Connection, Entropy, Event, Status};
+use ws_proto::deflate::{DeflateConfig, DeflateParams};
+use ws_proto::handshake::{ClientRequest, HttpLimits, Response, parse_request, validate_upgrade};
 
 const UPGRADE: &[u8] = b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n\
 Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
@@ -43,6 +47,8 @@ struct Check {
     status: Status,
     http_mode: bool,
     output_drained_at_close: bool,
+    /// Allowed output per input byte.
+    factor: usize,
 }
 
 impl Check {
@@ -111,14 +117,15 @@ impl Check {
         if self.closed {
             self.output_drained_at_close = true;
         }
-        assert!(self.output <= 2 * self.input + 4096, "{} bytes out for {} in", self.output, self.input);
+        assert!(self.output <= self.factor * self.input + 4096, "{} bytes out for {} in", self.output, self.input);
     }
 }
 
 fuzz_target!(|data: &[u8]| {
     let [flags, chunking, stream @ ..] = data else { return };
     let deflate = flags & 1 != 0;
-    let http_mode = flags & 0x20 != 0;
+    let client_mode = flags & 0x80 != 0;
+    let http_mode = flags & 0x20 != 0 && !client_mode;
     let config = Config {
         max_frame_size: 1 << 14,
         max_message_size: MAX_MESSAGE,
@@ -134,7 +141,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let now = Instant::now();
     let mut check = Check {
-        server: Connection::server(Arc::new(config), now),
+        server: if client_mode {
+            let config = Config { entropy: Entropy::Seeded(u64::from(*chunking)), ..config };
+            Connection::client(Arc::new(config), ClientRequest::new("server.example.com", "/chat", [0; 16]), now)
+        } else {
+            Connection::server(Arc::new(config), now)
+        },
         now,
         input: 0,
         output: 0,
@@ -143,8 +155,22 @@ fuzz_target!(|data: &[u8]| {
         status: Status::Connection,
         http_mode,
         output_drained_at_close: false,
+        factor: if client_mode { 3 } else { 2 },
     };
-    if !http_mode {
+    if client_mode {
+        // Answer the client's own request as a server would, then stream at it.
+        let len = check.server.output_len();
+        let request = check.server.output().copy_to_bytes(len);
+        check.output += request.len();
+        let head = parse_request(&request, &HttpLimits::default()).expect("our request").expect("complete");
+        let upgrade = validate_upgrade(&head.request).expect("our request is an upgrade");
+        let offers: Vec<&str> = upgrade.extensions.iter().map(String::as_str).collect();
+        let agreed = DeflateParams::negotiate(&offers, &DeflateConfig::default());
+        let response = Response::switching_protocols(&upgrade, None, agreed.as_ref().map(|(_, h)| h.as_str()));
+        check.feed(&response.to_bytes());
+        assert!(check.opened, "the 101 did not open");
+        assert_eq!(check.server.deflate_params().is_some(), deflate);
+    } else if !http_mode {
         check.feed(if deflate { UPGRADE_DEFLATE } else { UPGRADE });
         assert!(check.opened, "the upgrade did not open");
         assert_eq!(check.server.deflate_params().is_some(), deflate);
