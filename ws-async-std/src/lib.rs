@@ -1,1 +1,18 @@
-//! Not implemented yet: this crate is a placeholder in the workspace until its issue lands.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod runtime;
+
+pub use runtime::AsyncStd;
+pub use ws_proto::connection::{Message, Status};
+pub use ws_proto::handshake::{Request, Response, accept_key};
+pub use ws_proto::server::{ClientInfo, ClientSettings, DisconnectError, Error, PushError, Settings, Stats, TimerId};
+pub use ws_proto::{CloseCode, CloseFrame, Fd, Flags, Frame, Opcode, UnpackError};
+pub use ws_smol::{FuturesIo, Listener, Sleep};
+
+/// The WebSocket server on async-std: `ws_proto::server::Server` over [`AsyncStd`]. Its
+/// documentation is in [`ws_proto::server`].
+pub type Server = ws_proto::server::Server<AsyncStd>;
+
+/// The WebSocket client on async-std: `ws_proto::server::Client` over [`AsyncStd`].
+pub type Client = ws_proto::server::Client<AsyncStd>;

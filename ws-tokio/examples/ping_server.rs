@@ -1,12 +1,4 @@
-//! Sending a ping: the server answers every message with a ping frame (the client's
-//! WebSocket stack answers with a pong). Try it with `--example ping_client`.
-
-use ws_tokio::{Frame, Server};
-
-fn main() -> Result<(), ws_tokio::Error> {
-    let server = Server::new("127.0.0.1", 9501);
-    server.on_message(|server: &Server, frame: Frame| {
-        let _ = server.push_frame(frame.fd, Frame::ping(""));
-    });
-    server.start()
-}
+//! The ping_server example on tokio; the program, shared by every adapter, is examples/ping_server.rs at
+//! the repository root.
+use ws_tokio as ws;
+include!("../../examples/ping_server.rs");

@@ -1,0 +1,57 @@
+// The echo server every adapter ships (benchmarks and conformance runs depend on it).
+//
+// `cargo run --release -p ws-tokio --example echo -- --listen 127.0.0.1:9001` (likewise
+// `-p ws-async-std`, `-p ws-smol`).
+//
+// Prints a line containing `listening` once it accepts connections, echoes every text and
+// binary message unchanged (compressed again when it arrived compressed), and pushes a
+// text message starting with `broadcast:` to every open connection instead, framed once.
+// Flags: `--listen ADDR` (default 127.0.0.1:9501), `--workers N`, `--compression`,
+// `--max-message-size BYTES` (default 64 MiB; also the frame limit). Stops cleanly on
+// SIGINT/SIGTERM (close 1001 to every client).
+
+use std::net::SocketAddr;
+
+use ws::{Flags, Frame, Opcode, Server, Settings};
+
+fn main() -> Result<(), ws::Error> {
+    let mut listen: SocketAddr = ([127, 0, 0, 1], 9501).into();
+    let mut settings = Settings { package_max_length: 64 << 20, max_frame_size: 64 << 20, ..Settings::default() };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_default();
+        match arg.as_str() {
+            "--listen" => listen = value().parse().map_err(|_| ws::Error::InvalidAddress(arg.clone()))?,
+            "--workers" => settings.worker_num = value().parse().unwrap_or(settings.worker_num),
+            "--compression" => settings.websocket_compression = true,
+            "--max-message-size" => {
+                let size = value().parse().unwrap_or(settings.package_max_length);
+                settings.package_max_length = size;
+                settings.max_frame_size = size;
+            }
+            other => eprintln!("ignoring unknown argument {other}"),
+        }
+    }
+    // Room for a whole echoed message behind one being written.
+    settings.buffer_output_size = settings.buffer_output_size.max(settings.package_max_length.saturating_mul(2));
+
+    let server = Server::new(listen.ip().to_string(), listen.port());
+    server.set(settings);
+    server.on_message(|server: &Server, frame: Frame| {
+        if frame.opcode == Opcode::Text && frame.data.starts_with(b"broadcast:") {
+            let flags = Flags::FIN.with(Flags::COMPRESS, frame.flags.contains(Flags::COMPRESS));
+            server.broadcast(frame.data, Opcode::Text, flags);
+        } else {
+            // The frame goes back as it came: Flags::COMPRESS is set when it arrived
+            // compressed, so it is compressed again.
+            let _ = server.push_frame(frame.fd, frame);
+        }
+    });
+    // Timers made before start run once the listener is bound.
+    server.after(0, |server| {
+        if let Some(addr) = server.local_addr() {
+            println!("listening on {addr}");
+        }
+    });
+    server.start()
+}

@@ -1,0 +1,4 @@
+//! The close_frame example on async-std; the program, shared by every adapter, is examples/close_frame.rs at
+//! the repository root.
+use ws_async_std as ws;
+include!("../../examples/close_frame.rs");

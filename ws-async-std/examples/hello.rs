@@ -1,0 +1,4 @@
+//! The hello example on async-std; the program, shared by every adapter, is examples/hello.rs at
+//! the repository root.
+use ws_async_std as ws;
+include!("../../examples/hello.rs");

@@ -1,0 +1,197 @@
+//! The smol implementation of [`ws_proto::server::Runtime`]: sockets and timers on the
+//! async-io reactor, tasks on a `smol::Executor`, signals through async-signal. Everything
+//! else is written once, in `ws_proto::server`.
+//!
+//! The socket, timer and signal glue here is public because it is all async-io: async-std
+//! runs on the same reactor, and `ws-async-std` uses these types with its own executor.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::net::{SocketAddr, TcpStream};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use smol::io::{AsyncRead, AsyncWrite};
+use smol::stream::StreamExt;
+use smol::{Async, Executor, Timer};
+use ws_proto::server::{self, BoxFuture};
+
+/// The smol runtime, as `ws_proto::server` sees it.
+///
+/// `block_on(workers, ..)` runs a fresh `smol::Executor` on `workers` threads; tasks spawned
+/// while it runs (from any thread) go to it. Outside of it (a program that calls
+/// `server.run().await` inside its own executor) tasks go to smol's global executor.
+#[derive(Debug, Clone, Default)]
+pub struct Smol {
+    executor: Arc<Mutex<Option<Arc<Executor<'static>>>>>,
+}
+
+impl Smol {
+    fn executor(&self) -> std::sync::MutexGuard<'_, Option<Arc<Executor<'static>>>> {
+        self.executor.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl server::Runtime for Smol {
+    type Listener = Listener;
+    type Stream = FuturesIo<Async<TcpStream>>;
+    type Sleep = Sleep;
+
+    fn listener(&self, listener: std::net::TcpListener) -> io::Result<Self::Listener> {
+        Listener::new(listener)
+    }
+
+    fn connect(&self, addr: SocketAddr) -> BoxFuture<io::Result<Self::Stream>> {
+        Box::pin(FuturesIo::connect(addr))
+    }
+
+    fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        match self.executor().as_ref() {
+            Some(executor) => executor.spawn(task).detach(),
+            None => smol::spawn(task).detach(),
+        }
+    }
+
+    fn sleep(&self, deadline: Instant) -> Self::Sleep {
+        Sleep::new(deadline)
+    }
+
+    fn block_on<T>(&self, workers: usize, main: impl Future<Output = T>) -> io::Result<T> {
+        let executor = Arc::new(Executor::new());
+        *self.executor() = Some(executor.clone());
+        let result = std::thread::scope(|scope| {
+            // Dropped when this closure returns, which lets the other workers go.
+            let (_stop, stopped) = smol::channel::bounded::<()>(1);
+            for n in 1..workers.max(1) {
+                let (executor, stopped) = (&executor, stopped.clone());
+                std::thread::Builder::new()
+                    .name(format!("ws-smol-{n}"))
+                    .spawn_scoped(scope, move || smol::block_on(executor.run(stopped.recv())))?;
+            }
+            Ok(smol::block_on(executor.run(main)))
+        });
+        let mut slot = self.executor();
+        if slot.as_ref().is_some_and(|current| Arc::ptr_eq(current, &executor)) {
+            *slot = None;
+        }
+        result
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// SIGINT or SIGTERM, through async-signal; `None` when the handlers cannot be installed.
+    fn shutdown_signal(&self) -> Option<BoxFuture<()>> {
+        use async_signal::{Signal, Signals};
+        let mut signals = Signals::new([Signal::Int, Signal::Term])
+            .inspect_err(|error| tracing::debug!(%error, "no signal handlers; stop with shutdown()"))
+            .ok()?;
+        Some(Box::pin(async move {
+            let _ = signals.next().await;
+        }))
+    }
+}
+
+/// A listening socket on the async-io reactor.
+#[derive(Debug)]
+pub struct Listener(Async<std::net::TcpListener>);
+
+impl Listener {
+    /// Registers a bound std listener with the reactor.
+    ///
+    /// # Errors
+    /// When the reactor cannot register it.
+    pub fn new(listener: std::net::TcpListener) -> io::Result<Listener> {
+        Async::new(listener).map(Listener)
+    }
+}
+
+impl server::Listener for Listener {
+    type Stream = FuturesIo<Async<TcpStream>>;
+
+    fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, SocketAddr)>> {
+        loop {
+            match self.0.get_ref().accept() {
+                Ok((stream, peer)) => {
+                    // Frames are written whole, one vectored write per wake-up: Nagle only delays.
+                    let accepted = stream.set_nodelay(true).and_then(|()| Async::new(stream));
+                    return Poll::Ready(accepted.map(|stream| (FuturesIo(stream), peer)));
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+            smol::ready!(self.0.poll_readable(cx))?;
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.get_ref().local_addr()
+    }
+}
+
+/// An async-io timer.
+#[derive(Debug)]
+pub struct Sleep {
+    timer: Timer,
+    deadline: Instant,
+}
+
+impl Sleep {
+    /// A timer that fires at `deadline`.
+    pub fn new(deadline: Instant) -> Sleep {
+        Sleep { timer: Timer::at(deadline), deadline }
+    }
+}
+
+impl server::Sleep for Sleep {
+    fn reset(&mut self, deadline: Instant) {
+        if deadline != self.deadline {
+            self.deadline = deadline;
+            self.timer.set_at(deadline);
+        }
+    }
+
+    fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // An async-io timer fires once; the server's timer stays elapsed until it is reset.
+        if Instant::now() >= self.deadline {
+            return Poll::Ready(());
+        }
+        Pin::new(&mut self.timer).poll(cx).map(drop)
+    }
+}
+
+/// Any futures-io byte stream (an async-io socket, or a connection another HTTP stack
+/// upgraded, e.g. hyper's through `smol_hyper::rt::FuturesIo`) as a server stream, for
+/// [`Server::serve_upgraded`](ws_proto::server::Server::serve_upgraded).
+#[derive(Debug)]
+pub struct FuturesIo<T>(pub T);
+
+impl FuturesIo<Async<TcpStream>> {
+    /// Connects a TCP socket to `addr` (the client's).
+    ///
+    /// # Errors
+    /// As `connect(2)`.
+    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
+        let stream = Async::<TcpStream>::connect(addr).await?;
+        stream.get_ref().set_nodelay(true)?;
+        Ok(FuturesIo(stream))
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> server::Stream for FuturesIo<T> {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+
+    fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // For an async-io socket this flushes; the FIN goes when the server drops it, next.
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+}

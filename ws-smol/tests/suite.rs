@@ -1,0 +1,3 @@
+//! The behaviour suite of `ws_proto::server`, on smol.
+
+ws_testsuite::suite!(ws_smol::Smol);
