@@ -2,7 +2,8 @@
 # End-to-end checks against every adapter's examples, over real TCP on 127.0.0.1:
 #   - Python `websockets` and Node `ws` clients against `echo`, with and without compression;
 #   - ws-conformance (every family, --strict) against `echo --compression`;
-#   - Chromium (playwright-core) against `chat`; Node `ws` against chat's server-side close.
+#   - Chromium (playwright-core) against `chat`; Node `ws` against chat's server-side close;
+#   - our Client (`conformance_client`) judged by `ws-conformance serve`.
 # Needs: python3 with `websockets`, node with e2e/node_modules (npm install in e2e/),
 # /usr/bin/chromium. Exits non-zero on the first failure; kills every process it starts.
 set -euo pipefail
@@ -28,11 +29,11 @@ mkdir -p target/e2e
 cargo build -q -p ws-conformance
 adapters=()
 for adapter in ws-tokio ws-async-std ws-smol; do
-  if [ -f "$adapter/examples/echo.rs" ] && [ -f "$adapter/examples/chat.rs" ]; then
+  if [ -f "$adapter/examples/echo.rs" ] && [ -f "$adapter/examples/chat.rs" ] && [ -f "$adapter/examples/conformance_client.rs" ]; then
     # Each adapter's examples share names: build one adapter at a time and keep copies.
-    cargo build -q -p "$adapter" --example echo --example chat
+    cargo build -q -p "$adapter" --example echo --example chat --example conformance_client
     mkdir -p "target/e2e/$adapter"
-    cp target/debug/examples/echo target/debug/examples/chat "target/e2e/$adapter/"
+    cp target/debug/examples/{echo,chat,conformance_client} "target/e2e/$adapter/"
     adapters+=("$adapter")
   else
     echo "== $adapter: no echo/chat example yet, skipped"
@@ -58,6 +59,23 @@ for adapter in "${adapters[@]}"; do
 
   echo "== $adapter: ws-conformance --strict against echo --compression"
   target/debug/ws-conformance "ws://$echo_addr/" --strict --report-dir "target/e2e/$adapter-conformance" | tail -n 14
+  passed=$((passed + 1))
+
+  echo "== $adapter: our Client judged by ws-conformance serve"
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  target/debug/ws-conformance serve --listen "127.0.0.1:$port" --report-dir "target/e2e/serve" >"target/e2e/$adapter-serve.log" 2>&1 &
+  pids+=($!)
+  sleep 0.3
+  "$bin/conformance_client" --server "127.0.0.1:$port" --agent "$adapter" --compression
+  python3 - "target/e2e/serve/$adapter/report.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+bad = [r for r in report["results"] if r["verdict"] in ("FAILED", "NON-STRICT")]
+for r in bad:
+    print(f"{r['id']} {r['verdict']}: {r['reason']}")
+print("client conformance:", dict(report["counts"]))
+sys.exit(1 if bad else 0)
+PY
   passed=$((passed + 1))
 
   echo "== $adapter: Chromium against chat"

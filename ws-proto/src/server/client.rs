@@ -81,6 +81,8 @@ struct Io<R: Runtime> {
     sleep: Option<R::Sleep>,
     frames: VecDeque<Frame>,
     closed: Option<CloseReason>,
+    /// The handshake finished (the connection may have closed since).
+    opened: bool,
     buf: Vec<u8>,
 }
 
@@ -146,11 +148,20 @@ impl<R: Runtime> Client<R> {
             request = request.header(name.clone(), value.clone());
         }
         let conn = Box::new(Connection::client(Arc::new(config), request, self.runtime.now()));
-        self.io =
-            Some(Io { conn, stream, sleep: None, frames: VecDeque::new(), closed: None, buf: vec![0; READ_BUFFER] });
+        self.io = Some(Io {
+            conn,
+            stream,
+            sleep: None,
+            frames: VecDeque::new(),
+            closed: None,
+            opened: false,
+            buf: vec![0; READ_BUFFER],
+        });
         loop {
             let io = self.io.as_mut().ok_or(Error::Closed)?;
-            if io.conn.is_established() {
+            // Open, even if the server closed right after its 101: the close frame is the
+            // first thing `recv` returns.
+            if io.opened {
                 return Ok(());
             }
             if let Some(reason) = &io.closed {
@@ -324,7 +335,8 @@ impl<R: Runtime> Io<R> {
                 Event::Pong(data) => self.frames.push_back(frame(Opcode::Pong, data)),
                 Event::CloseReceived(close) => self.frames.push_back(frame(Opcode::Close, close.encode())),
                 Event::Closed(reason) => self.closed = Some(reason),
-                Event::Open | Event::Request(_) => {}
+                Event::Open => self.opened = true,
+                Event::Request(_) => {}
             }
         }
     }
