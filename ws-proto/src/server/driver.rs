@@ -277,6 +277,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 self.flags |= WEBSOCKET;
                 self.slot.publish_status(Some(Status::Active));
                 self.server.inner.counters.websocket_count.fetch_add(1, Ordering::Relaxed);
+                self.server.connection_opened(fd);
                 let request = self.open_request.take();
                 if let (Some(on_open), Some(request), false) =
                     (self.callbacks.on_open.clone(), request, self.has(CUSTOM_HANDSHAKE))
@@ -424,6 +425,8 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
         self.slot.publish_status(Some(Status::Closed));
         self.server.inner.table.remove(fd);
+        // After the table: a racing `subscribe` then sees the fd gone (see topics.rs).
+        self.server.connection_removed(fd, self.has(WEBSOCKET));
         let counters = &self.server.inner.counters;
         counters.close_count.fetch_add(1, Ordering::Relaxed);
         counters.message_in.add(fd, u64::from(self.messages_in));

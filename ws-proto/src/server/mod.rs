@@ -39,6 +39,7 @@
 //!
 //! Callbacks registered after the server started apply to connections accepted later.
 
+mod broker;
 mod client;
 mod current;
 mod driver;
@@ -49,6 +50,7 @@ mod runtime;
 mod settings;
 mod table;
 mod timer;
+mod topics;
 mod upgraded;
 
 use std::future::{Future, poll_fn};
@@ -58,11 +60,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Poll, Waker};
 use std::time::{Duration, SystemTime};
 
+pub use broker::{
+    Broker, BrokerError, ClusterError, ClusterFd, ClusterQuery, Directed, Inbound, NodeId, ParseClusterFdError, Reply,
+};
 pub use client::{Client, ClientSettings};
 pub use error::{DisconnectError, Error, PushError};
 pub use info::{ClientInfo, Stats, TimerId};
 pub use runtime::{BoxFuture, Listener, Runtime, Sleep, Stream};
 pub use settings::Settings;
+pub use topics::{TopicError, TopicStats};
 
 use crate::connection::{Config, Connection};
 use crate::frame::{Fd, Frame};
@@ -106,6 +112,10 @@ struct Inner<R: Runtime> {
     stopping: AtomicBool,
     /// `buffer_output_size`, readable without a lock on the push path.
     buffer_output_size: AtomicUsize,
+    /// Topic subscriptions (topics.rs).
+    topics: topics::Topics,
+    /// Node id and broker (broker.rs).
+    cluster: broker::Cluster,
 }
 
 #[derive(Default)]
@@ -209,6 +219,8 @@ impl<R: Runtime> Server<R> {
                 timers: timer::Timers::default(),
                 state: Mutex::default(),
                 stopping: AtomicBool::new(false),
+                topics: topics::Topics::default(),
+                cluster: broker::Cluster::default(),
             }),
         }
     }

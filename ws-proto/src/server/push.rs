@@ -106,37 +106,10 @@ impl<R: Runtime> Server<R> {
         opcode: Opcode,
         flags: Flags,
     ) -> usize {
-        let data = data.into();
-        let len = data.len();
-        let message = match opcode {
-            Opcode::Text => match Message::text_from_bytes(data) {
-                Ok(message) => message,
-                Err(_) => return 0,
-            },
-            Opcode::Binary => Message::binary(data),
-            _ => return 0,
-        };
-        let compress = flags.contains(Flags::COMPRESS) && self.settings().websocket_compression;
-        let prepared = Arc::new(match compress {
-            true => PreparedMessage::compressed(message, BROADCAST_WINDOW_BITS, BROADCAST_LEVEL),
-            false => PreparedMessage::new(message),
-        });
-        let limit = self.inner.buffer_output_size.load(Ordering::Relaxed);
-        let mut sent = 0;
-        for fd in fds {
-            let fast = with_current(self.key(), Some(fd), |parked| {
-                room(parked, len, limit) && parked.conn.send_prepared(&prepared).is_ok()
-            });
-            let queued = match fast {
-                Some(queued) => queued,
-                None => self.inner.table.get(fd).is_some_and(|slot| {
-                    slot.status() == Some(Status::Active)
-                        && slot.post(Command::Prepared(prepared.clone(), len), limit).is_ok()
-                }),
-            };
-            sent += usize::from(queued);
+        match self.prepare(data.into(), opcode, flags) {
+            Some((prepared, len, _)) => self.send_prepared_to(fds, &prepared, len),
+            None => 0,
         }
-        sent
     }
 
     /// Whether a connection with this fd is open (any kind, any state).
@@ -241,6 +214,56 @@ impl<R: Runtime> Server<R> {
         slot.post_control(Command::Close);
         Ok(())
     }
+
+    // ---- crate-private ----
+
+    /// Frames a broadcast (or a topic's message) once: the message, its plain length, and
+    /// whether it was compressed. `None` for a control opcode or text that is not UTF-8.
+    pub(crate) fn prepare(
+        &self,
+        data: Bytes,
+        opcode: Opcode,
+        flags: Flags,
+    ) -> Option<(Arc<PreparedMessage>, usize, bool)> {
+        let len = data.len();
+        let message = match opcode {
+            Opcode::Text => Message::text_from_bytes(data).ok()?,
+            Opcode::Binary => Message::binary(data),
+            _ => return None,
+        };
+        let compress = flags.contains(Flags::COMPRESS) && self.settings().websocket_compression;
+        let prepared = Arc::new(match compress {
+            true => PreparedMessage::compressed(message, BROADCAST_WINDOW_BITS, BROADCAST_LEVEL),
+            false => PreparedMessage::new(message),
+        });
+        Some((prepared, len, compress))
+    }
+
+    /// Queues a prepared message on each of `fds` (straight in for the connection whose
+    /// callback is running); returns how many took it.
+    pub(crate) fn send_prepared_to(
+        &self,
+        fds: impl IntoIterator<Item = Fd>,
+        prepared: &Arc<PreparedMessage>,
+        len: usize,
+    ) -> usize {
+        let limit = self.inner.buffer_output_size.load(Ordering::Relaxed);
+        let mut sent = 0;
+        for fd in fds {
+            let fast = with_current(self.key(), Some(fd), |parked| {
+                room(parked, len, limit) && parked.conn.send_prepared(prepared).is_ok()
+            });
+            let queued = match fast {
+                Some(queued) => queued,
+                None => self.inner.table.get(fd).is_some_and(|slot| {
+                    slot.status() == Some(Status::Active)
+                        && slot.post(Command::Prepared(prepared.clone(), len), limit).is_ok()
+                }),
+            };
+            sent += usize::from(queued);
+        }
+        sent
+    }
 }
 
 /// The fast path of a push: straight into the parked connection.
@@ -266,7 +289,7 @@ fn room(parked: &Parked, len: usize, limit: usize) -> bool {
 
 /// The checks a push to another task can make before queueing, so that most invalid frames
 /// fail at the call rather than silently in the driver.
-fn check_frame(data: &[u8], opcode: Opcode, flags: Flags) -> Result<(), PushError> {
+pub(super) fn check_frame(data: &[u8], opcode: Opcode, flags: Flags) -> Result<(), PushError> {
     let invalid = PushError::InvalidFrame;
     if opcode.is_control() && data.len() > 125 {
         return Err(invalid(SendError::ControlTooLong(data.len())));
