@@ -49,12 +49,12 @@ for adapter in "${adapters[@]}"; do
   ECHO_URL="ws://$addr/" ECHO_COMPRESSION=0 node --test e2e/ws-client.test.mjs
   passed=$((passed + 2))
 
-  echo "== $adapter: the same with compression, and a server-side close from chat"
-  start "$adapter-echo-deflate" "$bin/echo" --compression
+  echo "== $adapter: the same with compression and a subprotocol, and a server-side close from chat"
+  start "$adapter-echo-deflate" "$bin/echo" --compression --subprotocol chat
   echo_addr=$addr
   start "$adapter-chat" "$bin/chat"
-  python3 ws-proto/tests/python/echo_client.py "ws://$echo_addr/" --compression
-  ECHO_URL="ws://$echo_addr/" ECHO_COMPRESSION=1 CHAT_URL="ws://$addr/chat" node --test e2e/ws-client.test.mjs
+  python3 ws-proto/tests/python/echo_client.py "ws://$echo_addr/" --compression --subprotocol chat
+  ECHO_URL="ws://$echo_addr/" ECHO_COMPRESSION=1 ECHO_SUBPROTOCOL=chat CHAT_URL="ws://$addr/chat" node --test e2e/ws-client.test.mjs
   passed=$((passed + 2))
 
   echo "== $adapter: ws-conformance --strict against echo --compression"

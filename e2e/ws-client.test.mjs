@@ -13,6 +13,8 @@ const echoUrl = process.env.ECHO_URL;
 const chatUrl = process.env.CHAT_URL;
 // Whether the echo server was started with --compression.
 const serverCompresses = process.env.ECHO_COMPRESSION === "1";
+// The subprotocol the echo server was started with (--subprotocol), if any.
+const subprotocol = process.env.ECHO_SUBPROTOCOL;
 
 // Opens a connection whose messages queue up from the first one, so none is missed
 // between 'open' and the first `next`.
@@ -69,6 +71,14 @@ for (const deflate of [false, true]) {
     assert.equal((await closed).code, 4001);
   });
 }
+
+test("the subprotocol is agreed only among those offered", { skip: !subprotocol && "set ECHO_SUBPROTOCOL" }, async () => {
+  const agreed = await open(echoUrl, { protocols: ["not-this-one", subprotocol] });
+  assert.equal(agreed.protocol, subprotocol);
+  agreed.close();
+  // Our server names no protocol the client did not offer; `ws` then refuses to open.
+  await assert.rejects(open(echoUrl, { protocols: ["not-this-one"] }), /Server sent no subprotocol/);
+});
 
 test("a close the server starts arrives with its code and reason", { skip: !chatUrl && "set CHAT_URL" }, async () => {
   const ws = await open(chatUrl, { deflate: true });

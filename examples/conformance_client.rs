@@ -35,10 +35,12 @@ fn main() -> Result<(), ws::Error> {
         counter.upgrade("/getCaseCount").await?;
         let count: usize = String::from_utf8_lossy(&counter.recv().await?.data).trim().parse().unwrap_or(0);
         println!("{count} cases");
+        let _ = counter.close().await;
         for case in 1..=count {
             let mut client = Client::new(host.clone(), port);
             client.set(settings.clone());
-            if client.upgrade(&format!("/runCase?case={case}&agent={agent}")).await.is_err() {
+            if let Err(error) = client.upgrade(&format!("/runCase?case={case}&agent={agent}")).await {
+                eprintln!("case {case}: upgrade failed: {error}");
                 continue;
             }
             // Echo data messages until the server ends the case; a protocol error from the

@@ -7,7 +7,8 @@
 // binary message unchanged (compressed again when it arrived compressed), and pushes a
 // text message starting with `broadcast:` to every open connection instead, framed once.
 // Flags: `--listen ADDR` (default 127.0.0.1:9501), `--workers N`, `--compression`,
-// `--max-message-size BYTES` (default 64 MiB; also the frame limit). Stops cleanly on
+// `--max-message-size BYTES` (default 64 MiB; also the frame limit), `--subprotocol NAME`
+// (agreed when a client offers it; beyond API.md's contract). Stops cleanly on
 // SIGINT/SIGTERM (close 1001 to every client).
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ fn main() -> Result<(), ws::Error> {
             "--listen" => listen = value().parse().map_err(|_| ws::Error::InvalidAddress(arg.clone()))?,
             "--workers" => settings.worker_num = value().parse().unwrap_or(settings.worker_num),
             "--compression" => settings.websocket_compression = true,
+            "--subprotocol" => settings.websocket_subprotocol = Some(value()),
             "--max-message-size" => {
                 let size = value().parse().unwrap_or(settings.package_max_length);
                 settings.package_max_length = size;

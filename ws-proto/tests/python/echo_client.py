@@ -1,5 +1,6 @@
 """Talks to a WebSocket echo server with the third-party `websockets` client and checks
-every echo. Usage: echo_client.py ws://127.0.0.1:PORT/ [--compression]
+every echo. Usage: echo_client.py ws://127.0.0.1:PORT/ [--compression] [--subprotocol NAME]
+(with --subprotocol, the server must agree NAME out of an offer of two).
 Exits non-zero on the first mismatch."""
 import sys
 
@@ -10,7 +11,10 @@ from websockets.exceptions import ConnectionClosed
 def main() -> int:
     url = sys.argv[1]
     compression = "deflate" if "--compression" in sys.argv else None
-    with connect(url, compression=compression, max_size=None, open_timeout=10, close_timeout=10) as ws:
+    protocol = sys.argv[sys.argv.index("--subprotocol") + 1] if "--subprotocol" in sys.argv else None
+    offer = ["not-this-one", protocol] if protocol else None
+    with connect(url, compression=compression, subprotocols=offer, max_size=None, open_timeout=10, close_timeout=10) as ws:
+        assert ws.subprotocol == protocol, (ws.subprotocol, protocol)
         if compression:
             agreed = ws.response.headers.get("Sec-WebSocket-Extensions", "")
             assert "permessage-deflate" in agreed, agreed
