@@ -12,6 +12,7 @@
 mod cases_api;
 mod cases_events;
 mod cases_limits;
+mod cases_topics;
 mod raw;
 
 use std::net::{SocketAddr, TcpListener};
@@ -27,6 +28,7 @@ pub mod cases {
     pub use crate::cases_api::*;
     pub use crate::cases_events::*;
     pub use crate::cases_limits::*;
+    pub use crate::cases_topics::*;
 }
 
 /// Instantiates every case of the suite as a `#[test]` for a runtime type
@@ -72,6 +74,11 @@ macro_rules! suite {
             client_compression_round_trip,
             client_ping_gets_pong,
             serve_upgraded_takes_over_a_foreign_upgrade,
+            topics_subscribe_publish_unsubscribe,
+            topics_closed_connection_leaves_its_topics,
+            topics_publish_to_many_subscribers_frames_once,
+            topics_publish_compresses_once,
+            cluster_ids_without_a_broker_fail_fast_for_remote_nodes,
         );
     };
     (@cases $runtime:ty; $($case:ident),* $(,)?) => {
