@@ -11,6 +11,7 @@
 
 mod cases_api;
 mod cases_events;
+mod cases_hostile;
 mod cases_limits;
 mod cases_topics;
 mod raw;
@@ -27,6 +28,7 @@ use ws_proto::server::{Runtime, Server, Settings};
 pub mod cases {
     pub use crate::cases_api::*;
     pub use crate::cases_events::*;
+    pub use crate::cases_hostile::*;
     pub use crate::cases_limits::*;
     pub use crate::cases_topics::*;
 }
@@ -79,6 +81,14 @@ macro_rules! suite {
             topics_publish_to_many_subscribers_frames_once,
             topics_publish_compresses_once,
             cluster_ids_without_a_broker_fail_fast_for_remote_nodes,
+            hostile_dribbled_handshake_is_cut_at_handshake_timeout,
+            hostile_64_kib_of_headers_are_rejected_and_closed,
+            hostile_frame_header_claiming_2_pow_63_closes_without_allocating,
+            hostile_compression_bomb_closes_with_1009_and_memory_stays_bounded,
+            hostile_invalid_utf8_mid_message_closes_with_1007_at_once,
+            hostile_ten_thousand_dropped_connections_leave_nothing_behind,
+            hostile_client_that_never_reads_gets_buffer_full,
+            hostile_ping_flood_is_answered_or_cut_with_memory_bounded,
         );
     };
     (@cases $runtime:ty; $($case:ident),* $(,)?) => {
