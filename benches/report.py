@@ -74,6 +74,8 @@ def main():
               f"({doc['machine']['cpu']}), Linux {doc['machine'].get('kernel', '?')}. Command: `{doc['command']}`.\n")
     for n in doc.get('notes', []):
         md.append(f'- {n}')
+    if doc.get('uncommitted'):
+        md.append('- built with uncommitted changes in: ' + ', '.join(f'`{f}`' for f in doc['uncommitted']))
     failed = [r for r in runs if not r.get('ok', False)]
     if failed:
         md.append('')
@@ -189,6 +191,11 @@ def main():
         busy = sum(1 for x in loads if x > 0.9)
         md.append(f'Load generator CPU: {busy} of {len(loads)} timed runs had it above 90% of its core '
                   '(there the generator, not the server, may set the rate).\n')
+    others = sorted(r['others_cpu_util'] for r in runs if r.get('others_cpu_util') is not None)
+    if others:
+        md.append(f'Other work on the machine during the timed windows (CPU not used by the server or the load '
+                  f'generator, in cores of 2): median {others[len(others) // 2]:.2f}, max {others[-1]:.2f}; '
+                  f'{sum(1 for x in others if x > 0.2)} of {len(others)} runs above 0.2.\n')
     lavg = [r.get('loadavg_before') for r in runs if r.get('loadavg_before') is not None]
     if lavg:
         md.append(f'Load average before runs: min {min(lavg):.2f}, median {sorted(lavg)[len(lavg) // 2]:.2f}, '

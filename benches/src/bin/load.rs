@@ -173,6 +173,8 @@ struct Report {
     compression_negotiated: Option<bool>,
     /// The load generator's CPU use over the window (1.0 = its whole core).
     load_cpu_util: Option<f64>,
+    /// Everything else on the machine over the window, in cores (0 = a quiet machine).
+    others_cpu_util: Option<f64>,
     mismatches: u64,
     errors: u64,
     stalled: u64,
@@ -210,6 +212,9 @@ impl Report {
         }
         if let Some(own) = self.load_cpu_util {
             s += &format!(", load generator CPU {:.0}%", 100.0 * own);
+        }
+        if let Some(others) = self.others_cpu_util {
+            s += &format!(", others {:.0}%", 100.0 * others);
         }
         if let Some(per) = self.rss_per_conn {
             s += &format!(", server RSS +{per:.0} B/connection");
@@ -270,6 +275,7 @@ impl Report {
         opt(&mut f, "sent_rate", self.sent_rate);
         opt(&mut f, "zlib_ns_per_msg", self.zlib_ns_per_msg);
         opt(&mut f, "load_cpu_util", self.load_cpu_util);
+        opt(&mut f, "others_cpu_util", self.others_cpu_util);
         if let Some(c) = self.compression_negotiated {
             f.push(format!("\"compression_negotiated\":{c}"));
         }
@@ -311,6 +317,17 @@ fn server_cpu(pid: Option<u32>) -> Option<f64> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some((utime + stime) as f64 / clock_ticks())
+}
+
+/// CPU time the whole machine spent busy (all cores, every process), in seconds.
+fn machine_busy() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4)?;
+    Some((total - idle) as f64 / clock_ticks())
 }
 
 /// `sysconf(_SC_CLK_TCK)`: 100 on every Linux this runs on (USER_HZ is fixed for /proc).
@@ -738,15 +755,19 @@ async fn echo(o: &Opts) -> Result<Report, String> {
 async fn window(o: &Opts, counter: &AtomicU64, t_start: Instant, t_end: Instant) -> Window {
     tokio::time::sleep_until(t_start.into()).await;
     let me = Some(std::process::id());
-    let (c0, cpu0, own0, i0) =
-        (counter.load(Ordering::Relaxed), server_cpu(o.server_pid), server_cpu(me), Instant::now());
+    let (c0, cpu0, own0, all0, i0) =
+        (counter.load(Ordering::Relaxed), server_cpu(o.server_pid), server_cpu(me), machine_busy(), Instant::now());
     tokio::time::sleep_until(t_end.into()).await;
-    let (c1, cpu1, own1, i1) =
-        (counter.load(Ordering::Relaxed), server_cpu(o.server_pid), server_cpu(me), Instant::now());
+    let (c1, cpu1, own1, all1, i1) =
+        (counter.load(Ordering::Relaxed), server_cpu(o.server_pid), server_cpu(me), machine_busy(), Instant::now());
+    let cpu = cpu0.zip(cpu1).map(|(a, b)| b - a);
+    let own_cpu = own0.zip(own1).map(|(a, b)| b - a);
+    let all = all0.zip(all1).map(|(a, b)| b - a);
     Window {
         count: c1 - c0,
-        cpu: cpu0.zip(cpu1).map(|(a, b)| b - a),
-        own_cpu: own0.zip(own1).map(|(a, b)| b - a),
+        cpu,
+        own_cpu,
+        others_cpu: all.map(|a| (a - cpu.unwrap_or(0.0) - own_cpu.unwrap_or(0.0)).max(0.0)),
         secs: (i1 - i0).as_secs_f64(),
     }
 }
@@ -757,6 +778,8 @@ struct Window {
     /// This load generator's own CPU over the window: near 1.0 means it, not the server,
     /// may be the limit.
     own_cpu: Option<f64>,
+    /// CPU the rest of the machine used meanwhile: other people's work on these two cores.
+    others_cpu: Option<f64>,
     secs: f64,
 }
 
@@ -767,6 +790,7 @@ impl Window {
         r.rate = self.count as f64 / self.secs;
         r.server_cpu = self.cpu;
         r.load_cpu_util = self.own_cpu.map(|c| c / self.secs);
+        r.others_cpu_util = self.others_cpu.map(|c| c / self.secs);
         r.server_cpu_per_msg_ns = self.cpu.filter(|_| self.count > 0).map(|c| c * 1e9 / self.count as f64);
     }
 }
