@@ -178,12 +178,15 @@ def main():
 
     if doc.get('strace'):
         md.append('### Syscalls per echoed message (`strace -c -f`, 100 connections, 20 B, 2 s)\n')
-        md.append('| server | in flight | writes/msg | reads/msg | epoll_wait/msg | top calls |')
-        md.append('|---|---|---|---|---|---|')
+        md.append('Socket writes (`writev`, `sendto`, `sendmsg`) and reads (`recvfrom`, `recvmsg`, `readv`) per echo; '
+                  '"all" counts every call except per-connection ones (accept, setsockopt, close, ...).\n')
+        md.append('| server | in flight | socket writes/msg | socket reads/msg | epoll waits/msg | all syscalls/msg | top calls |')
+        md.append('|---|---|---|---|---|---|---|')
         for t in doc['strace']:
             top = sorted(t['calls'].items(), key=lambda kv: -kv[1])[:4]
             md.append(f"| {t['server']} | {t['inflight']} | {t['writes_per_msg']:.3f} | {t['reads_per_msg']:.3f} | "
-                      f"{t['epoll_per_msg']:.3f} | " + ', '.join(f'{c} {n}' for c, n in top) + ' |')
+                      f"{t['epoll_per_msg']:.3f} | {t.get('syscalls_per_msg', float('nan')):.2f} | "
+                      + ', '.join(f'{c} {n}' for c, n in top) + ' |')
         md.append('')
 
     loads = [r.get('load_cpu_util') for r in runs if r.get('load_cpu_util') is not None]

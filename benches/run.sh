@@ -223,11 +223,15 @@ except Exception:
     run = {}
 # total = every echo of the run, drain included: the divisor for the calls.
 msgs = run.get('total', 0) or 1
-w = sum(v for c, v in calls.items() if c in ('write', 'writev', 'sendto', 'sendmsg'))
-r = sum(v for c, v in calls.items() if c in ('read', 'readv', 'recvfrom', 'recvmsg'))
+sock_w = sum(v for c, v in calls.items() if c in ('writev', 'sendto', 'sendmsg'))
+sock_r = sum(v for c, v in calls.items() if c in ('recvfrom', 'recvmsg', 'readv'))
+polls = sum(v for c, v in calls.items() if c.startswith('epoll_wait') or c.startswith('epoll_pwait'))
+# Calls made once per connection (accept, socket options, close) are not per message.
+setup = ('accept4', 'accept', 'setsockopt', 'close', 'shutdown', 'ioctl', 'getsockname', 'getpeername')
+total = sum(v for c, v in calls.items() if c not in setup)
 print(json.dumps({'server': server, 'inflight': k, 'messages': msgs, 'calls': calls,
-                  'writes_per_msg': w / msgs, 'reads_per_msg': r / msgs,
-                  'epoll_per_msg': calls.get('epoll_wait', 0) / msgs}))
+                  'writes_per_msg': sock_w / msgs, 'reads_per_msg': sock_r / msgs,
+                  'epoll_per_msg': polls / msgs, 'syscalls_per_msg': total / msgs}))
 EOF
             log "strace $server k=$k: $(tail -1 "$STRACE_OUT")"
             stop_server
