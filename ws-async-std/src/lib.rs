@@ -6,7 +6,10 @@ mod runtime;
 pub use runtime::AsyncStd;
 pub use ws_proto::connection::{Message, Status};
 pub use ws_proto::handshake::{Request, Response, accept_key};
-pub use ws_proto::server::{ClientInfo, ClientSettings, DisconnectError, Error, PushError, Settings, Stats, TimerId};
+pub use ws_proto::server::{
+    Broker, BrokerError, ClientInfo, ClientSettings, ClusterError, ClusterFd, ClusterQuery, Directed, DisconnectError,
+    Error, Inbound, NodeId, ParseClusterFdError, PushError, Reply, Settings, Stats, TimerId, TopicError, TopicStats,
+};
 pub use ws_proto::{CloseCode, CloseFrame, Fd, Flags, Frame, Opcode, UnpackError};
 pub use ws_smol::{FuturesIo, Listener, Sleep};
 

@@ -41,7 +41,26 @@ same_types!(
     Frame,
     Opcode,
     UnpackError,
+    BrokerError,
+    ClusterError,
+    ClusterFd,
+    Directed,
+    Inbound,
+    NodeId,
+    ParseClusterFdError,
+    TopicError,
+    TopicStats,
 );
+
+// The generic types and the broker trait, which `same_types!` cannot name bare.
+const _: fn(ws_tokio::ClusterQuery<bool>) -> ws_async_std::ClusterQuery<bool> = |x| x;
+const _: fn(ws_tokio::ClusterQuery<bool>) -> ws_smol::ClusterQuery<bool> = |x| x;
+const _: fn(ws_tokio::Reply<bool>) -> ws_async_std::Reply<bool> = |x| x;
+const _: fn(ws_tokio::Reply<bool>) -> ws_smol::Reply<bool> = |x| x;
+const _: fn(Box<dyn ws_tokio::Broker>) -> Box<dyn ws_async_std::Broker> = |x| x;
+const _: fn(Box<dyn ws_tokio::Broker>) -> Box<dyn ws_smol::Broker> = |x| x;
+/// The generic and trait names checked one by one above.
+const SAME_GENERIC: [&str; 3] = ["ClusterQuery", "Reply", "Broker"];
 
 // The server and client: the core's, over each adapter's runtime.
 const _: fn(ws_tokio::Server) -> ws_proto::server::Server<ws_tokio::Tokio> = |x| x;
@@ -56,7 +75,12 @@ const _: [fn(&str) -> String; 3] = [ws_tokio::accept_key, ws_async_std::accept_k
 
 /// The names every adapter exports.
 fn shared() -> BTreeSet<&'static str> {
-    SAME_TYPES.iter().copied().chain(["Server", "Client", "accept_key", "Listener", "Sleep"]).collect()
+    SAME_TYPES
+        .iter()
+        .copied()
+        .chain(SAME_GENERIC)
+        .chain(["Server", "Client", "accept_key", "Listener", "Sleep"])
+        .collect()
 }
 
 /// Each adapter's own runtime glue: its runtime type and its foreign-stream wrapper.

@@ -6,7 +6,10 @@ mod runtime;
 pub use runtime::{Listener, Sleep, Tokio, TokioIo};
 pub use ws_proto::connection::{Message, Status};
 pub use ws_proto::handshake::{Request, Response, accept_key};
-pub use ws_proto::server::{ClientInfo, ClientSettings, DisconnectError, Error, PushError, Settings, Stats, TimerId};
+pub use ws_proto::server::{
+    Broker, BrokerError, ClientInfo, ClientSettings, ClusterError, ClusterFd, ClusterQuery, Directed, DisconnectError,
+    Error, Inbound, NodeId, ParseClusterFdError, PushError, Reply, Settings, Stats, TimerId, TopicError, TopicStats,
+};
 pub use ws_proto::{CloseCode, CloseFrame, Fd, Flags, Frame, Opcode, UnpackError};
 
 /// The WebSocket server on tokio: `ws_proto::server::Server` over [`Tokio`]. Its
