@@ -3,9 +3,11 @@
 #   - Python `websockets` and Node `ws` clients against `echo`, with and without compression;
 #   - ws-conformance (every family, --strict) against `echo --compression`;
 #   - Chromium (playwright-core) against `chat`; Node `ws` against chat's server-side close;
-#   - our Client (`conformance_client`) judged by `ws-conformance serve`.
+#   - our Client (`conformance_client`) judged by `ws-conformance serve`;
+#   - once (ws-tokio's build): Chromium against `cluster_chat` on two nodes sharing a
+#     redis-server that the test starts on a free port.
 # Needs: python3 with `websockets`, node with e2e/node_modules (npm install in e2e/),
-# /usr/bin/chromium. Exits non-zero on the first failure; kills every process it starts.
+# /usr/bin/chromium, redis-server. Exits non-zero on the first failure; kills every process it starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,4 +85,17 @@ PY
   passed=$((passed + 1))
   cleanup; pids=()
 done
+
+# The cluster is the same shared core on every adapter: one build is enough.
+echo "== ws-tokio: Chromium against cluster_chat, two nodes sharing one redis-server"
+cargo build -q -p ws-tokio --example cluster_chat
+mkdir -p target/e2e/cluster
+cp target/debug/examples/cluster_chat target/e2e/cluster/
+# The test starts (and kills) redis-server and both nodes itself; the trap covers node.
+CLUSTER_CHAT_BIN=target/e2e/cluster/cluster_chat node --test e2e/cluster_chat.browser.test.mjs &
+pids+=($!)
+wait "${pids[-1]}"
+passed=$((passed + 1))
+cleanup; pids=()
+
 echo "e2e: ${passed} passed, 0 failed"
