@@ -11,6 +11,8 @@ import sys
 
 PEERS = ['peer_fastwebsockets', 'peer_tokio_websockets', 'peer_tungstenite']
 RAW = 'raw_tcp_echo'
+# Other work on the machine (cores) above which a run is marked as disturbed.
+BUSY = 0.3
 
 
 def fmt_rate(v):
@@ -94,11 +96,13 @@ def main():
             for s in order:
                 rate = get(s, sc, 'rate')
                 cpu = get(s, sc, 'server_cpu_ns_per_msg')
-                cells.append(f'{fmt_rate(rate)} ({fmt_ns(cpu)})' if rate else '–')
+                busy = (get(s, sc, 'others_cpu_util') or 0) > BUSY
+                cells.append(f'{fmt_rate(rate)} ({fmt_ns(cpu)}){"†" if busy else ""}' if rate else '–')
             md.append(f'| {sc} | ' + ' | '.join(cells) + ' |')
         md.append('')
         md.append('Scenario names: message size, `cN` connections, `kK` messages in flight per connection. '
-                  'Every echo was checked byte for byte.\n')
+                  'Every echo was checked byte for byte. † marks a run during which other work on the machine '
+                  f'used more than {BUSY:.1f} cores of 2 (its messages/s understates; CPU per echo holds better).\n')
 
         md.append('### Echo latency p50 / p99 (µs)\n')
         md.append('| scenario | ' + ' | '.join(order) + ' |')
