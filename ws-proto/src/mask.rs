@@ -30,8 +30,17 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
             chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
         }
     }
-    // Each block is a multiple of 4 bytes long, so the tail starts at key phase 0.
-    apply_mask_scalar(blocks.into_remainder(), key, 0);
+    // Each block and word is a multiple of 4 bytes long, so every tail starts at key phase 0.
+    let mut words = blocks.into_remainder().chunks_exact_mut(4);
+    let quad = u32::from_ne_bytes(key);
+    for word in &mut words {
+        let mut bytes = [0u8; 4];
+        bytes.copy_from_slice(word);
+        word.copy_from_slice(&(u32::from_ne_bytes(bytes) ^ quad).to_ne_bytes());
+    }
+    for (byte, k) in words.into_remainder().iter_mut().zip(key) {
+        *byte ^= k;
+    }
 }
 
 /// The reference: one byte at a time, `buf[i] ^= key[(offset + i) % 4]`.

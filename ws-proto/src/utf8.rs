@@ -35,6 +35,7 @@ impl Utf8Validator {
     /// # Errors
     /// [`Utf8Error`] as soon as the bytes seen so far cannot start any valid text; the
     /// validator is then spent.
+    #[inline]
     pub fn feed(&mut self, mut piece: &[u8]) -> Result<(), Utf8Error> {
         if self.carry_len > 0 {
             // Complete the carried code point one byte at a time (at most three).
@@ -54,6 +55,10 @@ impl Utf8Validator {
                 }
             }
         }
+        // The fast check first; the slower one that tells where it failed only on failure.
+        if simdutf8::basic::from_utf8(piece).is_ok() {
+            return Ok(());
+        }
         match simdutf8::compat::from_utf8(piece) {
             Ok(_) => Ok(()),
             Err(e) if e.error_len().is_some() => Err(Utf8Error),
@@ -72,6 +77,7 @@ impl Utf8Validator {
     ///
     /// # Errors
     /// [`Utf8Error`] when the text ends inside a code point.
+    #[inline]
     pub fn finish(&mut self) -> Result<(), Utf8Error> {
         let incomplete = self.carry_len > 0;
         self.carry_len = 0;
