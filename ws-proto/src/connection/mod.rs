@@ -10,6 +10,7 @@
 mod config;
 mod message;
 mod output;
+mod pool;
 mod timers;
 
 use std::collections::VecDeque;
@@ -813,7 +814,7 @@ impl Connection {
                     && let Some(message) = self.message.take()
                 {
                     let Partial { opcode, data, compressed, .. } = *message;
-                    self.events.push_back(Event::Message(Message::received(opcode, data.freeze(), compressed)));
+                    self.events.push_back(Event::Message(Message::received(opcode, pool::finish(data), compressed)));
                 }
             }
         }
@@ -1028,7 +1029,7 @@ fn grow(buf: &mut BytesMut, piece: usize, frame_rest: usize) {
         return;
     }
     let ahead = frame_rest.min(buf.len().max(RESERVE_MIN));
-    buf.reserve(piece.max(ahead));
+    pool::reserve(buf, piece.max(ahead));
 }
 
 /// The smallest reservation for a message buffer.
