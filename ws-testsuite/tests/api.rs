@@ -28,6 +28,7 @@ same_types!(
     Response,
     ClientInfo,
     ClientSettings,
+    DeflateConfig,
     DisconnectError,
     Error,
     PushError,

@@ -5,6 +5,7 @@ mod runtime;
 
 pub use runtime::{Listener, Sleep, Tokio, TokioIo};
 pub use ws_proto::connection::{Message, Status};
+pub use ws_proto::deflate::DeflateConfig;
 pub use ws_proto::handshake::{Request, Response, accept_key};
 pub use ws_proto::server::{
     Broker, BrokerError, ClientInfo, ClientSettings, ClusterError, ClusterFd, ClusterQuery, Directed, DisconnectError,

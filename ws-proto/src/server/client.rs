@@ -32,6 +32,10 @@ use crate::handshake::ClientRequest;
 pub struct ClientSettings {
     /// Offer permessage-deflate (RFC 7692). Default: off.
     pub websocket_compression: bool,
+    /// What the offer asks for when `websocket_compression` is on: zlib level, window bits
+    /// and no-context-takeover each way. Default: level 6, 15-bit windows, context
+    /// takeover both ways.
+    pub websocket_deflate: DeflateConfig,
     /// Limit for connecting, the handshake, and each `recv` and `push`. Default: 10 s.
     pub timeout: Option<Duration>,
     /// The largest message accepted, in bytes (1009 past it). Default: 64 MiB.
@@ -46,6 +50,7 @@ impl Default for ClientSettings {
     fn default() -> Self {
         ClientSettings {
             websocket_compression: false,
+            websocket_deflate: DeflateConfig::default(),
             timeout: Some(Duration::from_secs(10)),
             max_message_size: 64 << 20,
             subprotocols: Vec::new(),
@@ -139,7 +144,7 @@ impl<R: Runtime> Client<R> {
             max_frame_size: self.settings.max_message_size,
             handshake_timeout: self.settings.timeout,
             subprotocols: self.settings.subprotocols.clone(),
-            deflate: self.settings.websocket_compression.then(DeflateConfig::default),
+            deflate: self.settings.websocket_compression.then(|| self.settings.websocket_deflate.clone()),
             ..Config::default()
         };
         let host = if self.port == 80 { self.host.clone() } else { format!("{}:{}", self.host, self.port) };

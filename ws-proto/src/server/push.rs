@@ -231,9 +231,13 @@ impl<R: Runtime> Server<R> {
             Opcode::Binary => Message::binary(data),
             _ => return None,
         };
-        let compress = flags.contains(Flags::COMPRESS) && self.settings().websocket_compression;
+        let settings = self.settings();
+        let compress = flags.contains(Flags::COMPRESS) && settings.websocket_compression;
+        // The server's largest window: every connection that agreed compression agreed at
+        // most this, and one whose window is smaller gets the message plain.
+        let deflate = &settings.websocket_deflate;
         let prepared = Arc::new(match compress {
-            true => PreparedMessage::compressed(message, BROADCAST_WINDOW_BITS, BROADCAST_LEVEL),
+            true => PreparedMessage::compressed(message, deflate.server_max_window_bits, deflate.level),
             false => PreparedMessage::new(message),
         });
         Some((prepared, len, compress))
@@ -299,8 +303,3 @@ pub(super) fn check_frame(data: &[u8], opcode: Opcode, flags: Flags) -> Result<(
     }
     Ok(())
 }
-
-/// The window of a broadcast compressed once (RFC 7692 §7.1.2.1: the largest).
-const BROADCAST_WINDOW_BITS: u8 = 15;
-/// zlib's default level, as the reference uses.
-const BROADCAST_LEVEL: u32 = 6;

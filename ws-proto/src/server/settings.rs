@@ -27,6 +27,13 @@ pub struct Settings {
     pub websocket_subprotocol: Option<String>,
     /// Negotiate permessage-deflate (RFC 7692) when the client offers it. Default: off.
     pub websocket_compression: bool,
+    /// The permessage-deflate preferences used when `websocket_compression` is on (beyond
+    /// the reference, which has only the switch): zlib level, the largest window each side
+    /// may use, and no-context-takeover each way. Smaller windows and
+    /// `server_no_context_takeover` bound what a compressing connection holds between
+    /// messages (see [`crate::deflate`]). Default: level 6, 15-bit windows, context
+    /// takeover both ways.
+    pub websocket_deflate: DeflateConfig,
     /// Hand close frames to `on_message`; the server still answers the close afterwards
     /// unless the callback called `disconnect`. Default: off.
     pub open_websocket_close_frame: bool,
@@ -73,6 +80,7 @@ impl Default for Settings {
         Settings {
             websocket_subprotocol: None,
             websocket_compression: false,
+            websocket_deflate: DeflateConfig::default(),
             open_websocket_close_frame: false,
             open_websocket_ping_frame: false,
             open_websocket_pong_frame: false,
@@ -108,7 +116,7 @@ impl Settings {
             auto_pong: !self.open_websocket_ping_frame,
             auto_close_reply: !self.open_websocket_close_frame,
             subprotocols: self.websocket_subprotocol.iter().cloned().collect(),
-            deflate: self.websocket_compression.then(DeflateConfig::default),
+            deflate: self.websocket_compression.then(|| self.websocket_deflate.clone()),
             ..Config::default()
         }
     }
@@ -126,6 +134,16 @@ mod tests {
         let config = Settings { open_websocket_close_frame: true, ..Settings::default() }.to_config();
         assert!(config.auto_pong);
         assert!(!config.auto_close_reply);
+    }
+
+    #[test]
+    fn deflate_preferences_apply_only_with_compression_on() {
+        let deflate =
+            DeflateConfig { server_max_window_bits: 10, client_no_context_takeover: true, ..DeflateConfig::default() };
+        let off = Settings { websocket_deflate: deflate.clone(), ..Settings::default() };
+        assert_eq!(off.to_config().deflate, None);
+        let on = Settings { websocket_compression: true, ..off };
+        assert_eq!(on.to_config().deflate, Some(deflate));
     }
 
     #[test]
