@@ -214,6 +214,33 @@ pub fn on_disconnect_fires_for_http_connections<R: Runtime + Default>() {
     assert_eq!(log.wait_for("on_disconnect"), ["on_disconnect"]);
 }
 
+/// As in the reference: a plain HTTP connection that on_request served ends with neither
+/// on_close nor on_disconnect; one that sent only garbage gets on_disconnect.
+pub fn on_request_served_connections_fire_no_close_callback<R: Runtime + Default>() {
+    let log = Log::default();
+    let (closed, disconnected) = (log.clone(), log.clone());
+    let test = TestServer::<R>::start(Settings::default(), move |server| {
+        echo(server);
+        server.on_request(|_, response| response.set_body("ok"));
+        server.on_close(move |_, fd| closed.push(format!("on_close {fd}")));
+        server.on_disconnect(move |_, fd| disconnected.push(format!("on_disconnect {fd}")));
+    });
+    let mut served = Raw::connect(test.addr);
+    served.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    served.read_response();
+    served.expect_eof();
+    let mut broken = Raw::connect(test.addr);
+    broken.write(b"NOT HTTP AT ALL\r\n\r\n");
+    broken.expect_eof();
+    // Only the broken connection reports; the served one stays silent.
+    log.wait(|entries| !entries.is_empty());
+    // Give a wrongly fired callback for the served connection time to show up.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let entries = log.entries();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].starts_with("on_disconnect"), "{entries:?}");
+}
+
 /// send writes raw bytes (a frame made with Frame::pack); close drops the connection.
 pub fn send_raw_and_close<R: Runtime + Default>() {
     let log = Log::default();
@@ -403,7 +430,7 @@ pub fn serve_upgraded_takes_over_a_foreign_upgrade<R: Runtime + Default>() {
     let settings = Settings { websocket_compression: true, ..Settings::default() };
     let test = TestServer::<R>::start(settings, move |server| {
         echo(server);
-        server.on_open(move |_, req| opened.push(format!("open {}", req.path)));
+        server.on_open(move |_, req| opened.push(format!("open {} {}", req.path, req.get("from").unwrap_or_default())));
     });
     let foreign = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     foreign.set_nonblocking(true).unwrap();
@@ -425,7 +452,14 @@ pub fn serve_upgraded_takes_over_a_foreign_upgrade<R: Runtime + Default>() {
                         break head;
                     }
                 };
-                let mut response = server.upgrade_response(&head.request).unwrap();
+                // What hyper or axum hand over: the method, the target and the header map.
+                let target = format!("{}?{}", head.request.path, head.request.query_string);
+                let request = ws_proto::handshake::Request::from_parts(
+                    head.request.method.clone(),
+                    &target,
+                    head.request.headers().map(|(n, v)| (n.to_owned(), v.to_owned())).collect::<Vec<_>>(),
+                );
+                let mut response = server.upgrade_response(&request).unwrap();
                 response.header("X-Stack", "foreign");
                 let bytes = response.to_bytes();
                 let mut written = 0;
@@ -433,7 +467,7 @@ pub fn serve_upgraded_takes_over_a_foreign_upgrade<R: Runtime + Default>() {
                     let slice = [std::io::IoSlice::new(&bytes[written..])];
                     written += poll_fn(|cx| stream.poll_write_vectored(cx, &slice)).await.unwrap();
                 }
-                server.serve_upgraded(stream, peer, head.request).unwrap();
+                server.serve_upgraded(stream, peer, request).unwrap();
                 // Keep this runtime (which now drives the connection) alive until the end.
                 while !finished.load(Ordering::SeqCst) {
                     let mut sleep = runtime.sleep(runtime.now() + Duration::from_millis(5));
@@ -443,13 +477,13 @@ pub fn serve_upgraded_takes_over_a_foreign_upgrade<R: Runtime + Default>() {
             .unwrap();
     });
     let mut raw = Raw::connect(addr);
-    raw.write(upgrade_request("/adopted", &[("Sec-WebSocket-Extensions", "permessage-deflate")]).as_bytes());
+    raw.write(upgrade_request("/adopted?from=hyper", &[("Sec-WebSocket-Extensions", "permessage-deflate")]).as_bytes());
     let head = raw.read_response();
     assert!(head.starts_with("HTTP/1.1 101") && head.contains("X-Stack: foreign"), "{head}");
     assert!(head.to_ascii_lowercase().contains("sec-websocket-extensions: permessage-deflate"), "{head}");
     raw.send_text("adopted");
     assert_eq!(&raw.frame().data[..], b"adopted");
-    log.wait_for("open /adopted");
+    log.wait_for("open /adopted hyper");
     assert!(test.server.connections().len() == 1);
     raw.send(Opcode::Close, &1000u16.to_be_bytes(), true);
     assert_eq!(raw.close_code(), Some(1000));

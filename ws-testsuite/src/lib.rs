@@ -60,6 +60,7 @@ macro_rules! suite {
             disconnect_validates_code_and_reason,
             queries_report_connection_state,
             on_disconnect_fires_for_http_connections,
+            on_request_served_connections_fire_no_close_callback,
             send_raw_and_close,
             push_from_another_thread,
             broadcast_reaches_every_connection,

@@ -44,6 +44,50 @@ pub struct Request {
 }
 
 impl Request {
+    /// A request from the parts another HTTP stack parsed (hyper or axum: the method, the
+    /// request target, the header map), for `Server::upgrade_response` and
+    /// `Server::serve_upgraded` (feature `server`). `target` is split at its first `?` into `path` and `query_string`;
+    /// header names are lower-cased and values trimmed, as the parser does. A header whose
+    /// name or value holds a line break or NUL is left out (no HTTP stack accepts one).
+    /// HTTP/1.1, no body.
+    ///
+    /// # Example
+    /// ```
+    /// use ws_proto::handshake::{Request, validate_upgrade};
+    /// let request = Request::from_parts("GET", "/chat?room=1", [
+    ///     ("Host", "example.com"),
+    ///     ("Upgrade", "websocket"),
+    ///     ("Connection", "Upgrade"),
+    ///     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ///     ("Sec-WebSocket-Version", "13"),
+    /// ]);
+    /// assert_eq!((request.path.as_str(), request.get("room").as_deref()), ("/chat", Some("1")));
+    /// assert_eq!(request.header("sec-websocket-version"), Some("13"));
+    /// assert!(validate_upgrade(&request).is_ok());
+    /// ```
+    pub fn from_parts<N: AsRef<str>, V: AsRef<str>>(
+        method: impl Into<String>,
+        target: &str,
+        headers: impl IntoIterator<Item = (N, V)>,
+    ) -> Request {
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let clean = |s: &str| !s.contains(['\r', '\n', '\0']);
+        let headers = headers
+            .into_iter()
+            .filter(|(name, value)| clean(name.as_ref()) && clean(value.as_ref()))
+            .map(|(name, value)| (name.as_ref().trim().to_ascii_lowercase(), value.as_ref().trim().to_owned()))
+            .collect();
+        Request {
+            fd: Fd::default(),
+            method: method.into(),
+            path: path.to_owned(),
+            query_string: query.to_owned(),
+            version: 1,
+            body: Bytes::new(),
+            headers,
+        }
+    }
+
     /// The first value of header `name` (ASCII case-insensitive), if any.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
@@ -340,6 +384,18 @@ fn hex_value(b: u8) -> Option<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn from_parts_normalises_like_the_parser_and_drops_unsafe_headers() {
+        let request = super::Request::from_parts(
+            "GET",
+            "/a/b",
+            [("X-Name ", " value "), ("X-Split", "a\r\nInjected: yes"), ("Host", "h")],
+        );
+        assert_eq!((request.path.as_str(), request.query_string.as_str()), ("/a/b", ""));
+        assert_eq!(request.headers().collect::<Vec<_>>(), [("x-name", "value"), ("host", "h")]);
+        assert_eq!(request.header("injected"), None);
+    }
+
     use super::*;
 
     fn parse(raw: &str) -> Result<Option<RequestHead>, HandshakeError> {

@@ -39,7 +39,7 @@ pub(crate) struct Driver<R: Runtime, S: Stream> {
     open_request: Option<Box<Request>>,
     policy: Policy,
     messages_in: u32,
-    flags: u8,
+    flags: u16,
 }
 
 impl<R: Runtime, S: Stream> Driver<R, S> {
@@ -77,7 +77,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         self.slot.fd
     }
 
-    fn has(&self, flag: u8) -> bool {
+    fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
 
@@ -368,6 +368,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                     on_request(&request, &mut response);
                     response
                 };
+                self.flags |= SERVED;
                 self.call(conn, serve, |conn, response| {
                     let _ = conn.respond(response);
                 })
@@ -406,7 +407,13 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
     }
 
     fn close_callback(&self) -> Option<super::FdCallback<R>> {
-        if self.has(WEBSOCKET) { self.callbacks.on_close.clone() } else { self.callbacks.on_disconnect.clone() }
+        if self.has(WEBSOCKET) {
+            self.callbacks.on_close.clone()
+        } else if self.has(SERVED) {
+            None
+        } else {
+            self.callbacks.on_disconnect.clone()
+        }
     }
 
     /// The connection is gone: fire its last callback if the `Closed` event did not, and
@@ -491,21 +498,24 @@ enum Read {
 }
 
 /// The connection opened as a WebSocket.
-const WEBSOCKET: u8 = 1;
+const WEBSOCKET: u16 = 1;
 /// `on_handshake` answered the upgrade: no `on_open`.
-const CUSTOM_HANDSHAKE: u8 = 2;
+const CUSTOM_HANDSHAKE: u16 = 2;
 /// A plain HTTP request came in.
-const HTTP: u8 = 4;
+const HTTP: u16 = 4;
 /// `on_close` / `on_disconnect` ran.
-const FIRED: u8 = 8;
+const FIRED: u16 = 8;
 /// The read side ended (EOF or error).
-const READ_CLOSED: u8 = 16;
+const READ_CLOSED: u16 = 16;
 /// `close(fd)` or a shutdown of a non-WebSocket connection: drop once written.
-const CLOSE_NOW: u8 = 32;
+const CLOSE_NOW: u16 = 32;
 /// The shutdown grace period ended: drop now.
-const ABORT: u8 = 64;
+const ABORT: u16 = 64;
 /// `finish` ran.
-const FINISHED: u8 = 128;
+const FINISHED: u16 = 128;
+/// `on_request` answered a request: as in the reference, a plain HTTP connection that
+/// `on_request` served ends with neither `on_close` nor `on_disconnect`.
+const SERVED: u16 = 256;
 
 /// Reads per wake-up before yielding to other tasks (each up to the scratch size).
 const READ_ROUNDS: usize = 16;

@@ -281,7 +281,10 @@ impl<R: Runtime> Server<R> {
         self.update_callbacks(|c| c.on_request = Some(Arc::new(f)));
     }
 
-    /// `on('disconnect')`: a connection that never became a WebSocket closed.
+    /// `on('disconnect')`: a connection that never became a WebSocket closed (a plain HTTP
+    /// request answered `400` without `on_request`, a broken or abandoned handshake). As in
+    /// the reference, a connection whose requests `on_request` served ends with neither
+    /// `on_close` nor `on_disconnect`.
     pub fn on_disconnect(&self, f: impl Fn(&Server<R>, Fd) + Send + Sync + 'static) {
         self.update_callbacks(|c| c.on_disconnect = Some(Arc::new(f)));
     }
