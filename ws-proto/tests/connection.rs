@@ -596,6 +596,18 @@ fn rsv1_on_a_continuation_frame_is_a_protocol_error() {
 }
 
 #[test]
+fn rsv1_on_a_control_frame_is_a_protocol_error_even_with_deflate() {
+    // RFC 7692 §6.1: control frames are never compressed; RSV1 on one is RFC 6455's
+    // "reserved bit without meaning" (1002), whatever was negotiated.
+    for opcode in [0x8, 0x9, 0xA] {
+        let mut pair = Pair::open(deflate(DeflateConfig::default()));
+        let result = pair.server.receive(&raw(0x80 | 0x40 | opcode, b"", true), pair.now);
+        assert_eq!(result, Err(Error::Protocol(ProtocolError::ReservedBits(0x40))), "opcode {opcode:#x}");
+        assert_eq!(drain(&mut pair.server).get(..4), Some(&[0x88, 0x02, 0x03, 0xea][..]), "close 1002");
+    }
+}
+
+#[test]
 fn a_compression_bomb_stops_at_the_message_limit() {
     let limit = 1 << 20;
     let server = Config { max_message_size: limit, ..deflate(DeflateConfig::default()) };
