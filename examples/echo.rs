@@ -4,8 +4,10 @@
 // `-p ws-async-std`, `-p ws-smol`).
 //
 // Prints a line containing `listening` once it accepts connections, echoes every text and
-// binary message unchanged (compressed again when it arrived compressed), and pushes a
-// text message starting with `broadcast:` to every open connection instead, framed once.
+// binary message unchanged (compressed when the connection negotiated compression, whether
+// or not the message arrived compressed), and pushes a text message starting with
+// `broadcast:` to every open connection instead, framed once (and compressed once, for the
+// connections whose agreement allows a shared compressed message).
 // Flags: `--listen ADDR` (default 127.0.0.1:9501), `--workers N`, `--compression`,
 // `--max-message-size BYTES` (default 64 MiB; also the frame limit), `--subprotocol NAME`
 // (agreed when a client offers it; beyond API.md's contract). Stops cleanly on
@@ -37,16 +39,16 @@ fn main() -> Result<(), ws::Error> {
     // Room for a whole echoed message behind one being written.
     settings.buffer_output_size = settings.buffer_output_size.max(settings.package_max_length.saturating_mul(2));
 
+    // With Flags::COMPRESS a push is compressed on connections that negotiated
+    // permessage-deflate and sent plain on the others.
+    let flags = Flags::FIN.with(Flags::COMPRESS, settings.websocket_compression);
     let server = Server::new(listen.ip().to_string(), listen.port());
     server.set(settings);
-    server.on_message(|server: &Server, frame: Frame| {
+    server.on_message(move |server: &Server, frame: Frame| {
         if frame.opcode == Opcode::Text && frame.data.starts_with(b"broadcast:") {
-            let flags = Flags::FIN.with(Flags::COMPRESS, frame.flags.contains(Flags::COMPRESS));
             server.broadcast(frame.data, Opcode::Text, flags);
         } else {
-            // The frame goes back as it came: Flags::COMPRESS is set when it arrived
-            // compressed, so it is compressed again.
-            let _ = server.push_frame(frame.fd, frame);
+            let _ = server.push_with(frame.fd, frame.data, frame.opcode, flags);
         }
     });
     // Timers made before start run once the listener is bound.

@@ -14,7 +14,7 @@ usage:
   ws-conformance [OPTIONS] ws://HOST:PORT/PATH   judge a server (an echo server)
       --cases SEL         families or cases, e.g. 1,2.*,6.4.2 (default: all)
       --report-dir DIR    write DIR/report.json and DIR/index.html
-      --strict            exit non-zero on NON-STRICT too
+      --strict            exit non-zero on NON-STRICT and UNIMPLEMENTED too
   ws-conformance serve --listen ADDR [--cases SEL] [--report-dir DIR]
                                                  judge clients (Autobahn fuzzingserver URLs)
   ws-conformance echo --listen ADDR [--fault rsv|utf8|close-code]...
@@ -107,7 +107,9 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
                 println!("report: {}", dir.join("index.html").display());
             }
             let failed = results.iter().any(|r| r.verdict == Verdict::Failed);
-            let non_strict = results.iter().any(|r| r.verdict == Verdict::NonStrict);
+            // Under --strict a missing feature (UNIMPLEMENTED, e.g. compression not agreed)
+            // fails too: a run that silently skips families proves nothing.
+            let non_strict = results.iter().any(|r| matches!(r.verdict, Verdict::NonStrict | Verdict::Unimplemented));
             Ok(if failed || (o.strict && non_strict) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
     }
