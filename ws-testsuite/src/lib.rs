@@ -10,9 +10,11 @@
 //! the server is shut down (and must stop) when the case ends.
 
 mod cases_api;
+mod cases_delivery;
 mod cases_events;
 mod cases_hostile;
 mod cases_limits;
+mod cases_settings;
 mod cases_topics;
 mod raw;
 
@@ -27,9 +29,11 @@ use ws_proto::server::{Runtime, Server, Settings};
 /// The cases, by name, for [`suite!`].
 pub mod cases {
     pub use crate::cases_api::*;
+    pub use crate::cases_delivery::*;
     pub use crate::cases_events::*;
     pub use crate::cases_hostile::*;
     pub use crate::cases_limits::*;
+    pub use crate::cases_settings::*;
     pub use crate::cases_topics::*;
 }
 
@@ -90,6 +94,14 @@ macro_rules! suite {
             hostile_ten_thousand_dropped_connections_leave_nothing_behind,
             hostile_client_that_never_reads_gets_buffer_full,
             hostile_ping_flood_is_answered_or_cut_with_memory_bounded,
+            websocket_subprotocol_is_named_only_when_offered,
+            client_info_tells_http_from_websocket,
+            max_frame_size_closes_with_1009_and_fragments_pass,
+            heartbeat_check_interval_alone_closes_after_twice_the_interval,
+            client_timeout_bounds_an_upgrade_without_answer,
+            client_subprotocols_and_headers_reach_the_server,
+            push_with_fragments_by_hand,
+            broadcast_frames_once,
         );
     };
     (@cases $runtime:ty; $($case:ident),* $(,)?) => {

@@ -349,8 +349,11 @@ impl<R: Runtime> Io<R> {
 
 fn reason_error(reason: &CloseReason) -> Error {
     match reason {
+        // The connection's handshake timer is `timeout` too and may fire in the same
+        // wake-up as the upgrade's deadline: either way the caller sees one error.
+        CloseReason::Failed(crate::error::Error::Handshake(crate::error::HandshakeError::TimedOut))
+        | CloseReason::TimedOut(_) => Error::TimedOut,
         CloseReason::Failed(error) => error.clone().into(),
-        CloseReason::TimedOut(_) => Error::TimedOut,
         _ => Error::Closed,
     }
 }
