@@ -78,11 +78,13 @@ enum Who {
 
 #[derive(Debug, Arbitrary)]
 enum Op {
-    /// Move up to `max` bytes (0: all) of `from`'s output to the other side, cut at `cuts`.
+    /// Move up to `max` bytes (0: all) of `from`'s output to the other side, cut at `cuts`;
+    /// with `append`, payloads go into the buffer `payload_buf` lends wherever it does.
     Deliver {
         from: Who,
         max: u16,
         cuts: Vec<u16>,
+        append: bool,
     },
     /// A whole message; text is made UTF-8 lossily.
     Send {
@@ -173,6 +175,35 @@ impl Peer {
             (None, Ok(())) => {}
         }
         self.error = self.conn.error().cloned();
+    }
+
+    /// As `receive`, but as an adapter that reads large payloads into the message buffer:
+    /// wherever `payload_buf` lends it, the bytes are appended there.
+    fn receive_appending(&mut self, mut bytes: &[u8], now: Instant) {
+        while !bytes.is_empty() {
+            let before = self.conn.error().cloned();
+            let (take, result) = match self.conn.payload_buf(1) {
+                Some((buf, max)) => {
+                    assert!(before.is_none(), "payload_buf lent after an error");
+                    let take = max.min(bytes.len());
+                    assert!(take > 0, "payload_buf lent no room");
+                    buf.extend_from_slice(&bytes[..take]);
+                    (take, self.conn.receive_appended(now))
+                }
+                // At most a frame header, so that the next payload can be lent again.
+                None => {
+                    let take = bytes.len().min(14);
+                    (take, self.conn.receive(&bytes[..take], now))
+                }
+            };
+            match (before, result) {
+                (Some(sticky), result) => assert_eq!(result, Err(sticky), "receive error not sticky"),
+                (None, Err(error)) => assert_eq!(self.conn.error(), Some(&error)),
+                (None, Ok(())) => {}
+            }
+            self.error = self.conn.error().cloned();
+            bytes = &bytes[take..];
+        }
     }
 
     /// Drains events, answering requests; checks the event and status invariants.
@@ -267,7 +298,7 @@ impl World {
         self.client.poll();
     }
 
-    fn deliver(&mut self, from: Who, max: usize, cuts: &[u16]) -> bool {
+    fn deliver(&mut self, from: Who, max: usize, cuts: &[u16], append: bool) -> bool {
         let now = self.now;
         let (src, dst) = self.pair(from);
         let available = src.conn.output_len();
@@ -281,7 +312,11 @@ impl World {
         points.push(n);
         let mut at = 0;
         for point in points {
-            dst.receive(&bytes[at..point], now);
+            if append {
+                dst.receive_appending(&bytes[at..point], now);
+            } else {
+                dst.receive(&bytes[at..point], now);
+            }
             at = point;
         }
         true
@@ -369,9 +404,9 @@ fuzz_target!(|input: Input| {
 
     for op in input.ops.iter().take(64) {
         match op {
-            Op::Deliver { from, max, cuts } => {
+            Op::Deliver { from, max, cuts, append } => {
                 let cuts: Vec<u16> = cuts.iter().take(8).copied().collect();
-                world.deliver(*from, usize::from(*max), &cuts);
+                world.deliver(*from, usize::from(*max), &cuts, *append);
             }
             Op::Send { who, text, data, repeat, compress } => {
                 let mut data = data.clone();
@@ -429,8 +464,8 @@ fuzz_target!(|input: Input| {
 
     // Deliver everything, time standing still; a finished side closes TCP.
     for _ in 0..1000 {
-        let mut moved = world.deliver(Who::Client, 0, &[]);
-        moved |= world.deliver(Who::Server, 0, &[]);
+        let mut moved = world.deliver(Who::Client, 0, &[], false);
+        moved |= world.deliver(Who::Server, 0, &[], true);
         world.poll();
         for who in [Who::Client, Who::Server] {
             let now = world.now;

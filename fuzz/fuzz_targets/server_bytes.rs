@@ -4,7 +4,9 @@
 //!
 //! Input: a flags byte, a chunking byte, then the stream. Flags: bit 0 permessage-deflate,
 //! 1 auto_pong, 2 auto_close_reply, 3 EOF at the end, 4 an hour passes at the end, 5 HTTP
-//! mode, 6 time passes between chunks, 7 client mode.
+//! mode, 6 time passes between chunks, 7 client mode. The chunking byte: bits 0-5 the
+//! chunk size less one; bit 7 payloads go into the buffer `payload_buf` lends, wherever it
+//! does (as ws-tokio reads large payloads).
 //!
 //! Invariants:
 //! - `Event::Closed` at most once, and last: no event after it, no output after it;
@@ -56,6 +58,31 @@ impl Check {
         self.input += chunk.len();
         let before = self.server.error().cloned();
         let result = self.server.receive(chunk, self.now);
+        self.check_result(before, result);
+    }
+
+    /// As `feed`, with payload bytes appended to the lent message buffer where it is lent.
+    fn feed_appending(&mut self, mut chunk: &[u8]) {
+        loop {
+            let before = self.server.error().cloned();
+            let Some((buf, max)) = self.server.payload_buf(1) else { break };
+            assert!(before.is_none(), "payload_buf lent after an error");
+            let take = max.min(chunk.len());
+            if take == 0 {
+                return;
+            }
+            self.input += take;
+            buf.extend_from_slice(&chunk[..take]);
+            let result = self.server.receive_appended(self.now);
+            self.check_result(before, result);
+            chunk = &chunk[take..];
+        }
+        if !chunk.is_empty() {
+            self.feed(chunk);
+        }
+    }
+
+    fn check_result(&mut self, before: Option<ws_proto::Error>, result: Result<(), ws_proto::Error>) {
         match (before, result) {
             (Some(sticky), result) => assert_eq!(result, Err(sticky), "error not sticky"),
             (None, Err(error)) => assert_eq!(self.server.error(), Some(&error)),
@@ -177,8 +204,13 @@ fuzz_target!(|data: &[u8]| {
     }
     let chunk = usize::from(*chunking & 0x3f) + 1;
     let tick = flags & 0x40 != 0;
+    let append = chunking & 0x80 != 0;
     for piece in stream.chunks(chunk) {
-        check.feed(piece);
+        if append {
+            check.feed_appending(piece);
+        } else {
+            check.feed(piece);
+        }
         if tick {
             check.now += Duration::from_millis(u64::from(*chunking) * 40);
             check.server.handle_timeout(check.now);

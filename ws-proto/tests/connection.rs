@@ -678,3 +678,121 @@ fn compressed_messages_up_to_the_limit_pass_whatever_their_chunking() {
     assert_eq!(got.len(), 2, "{:?}", closed(&pair.server_events));
     assert!(got.iter().all(|m| m.as_text() == Some(&text[..]) && m.was_compressed()));
 }
+
+/// Feeds `wire` to `conn` as an adapter that reads large payloads straight into the
+/// message buffer would: whenever `payload_buf` lends the buffer, up to `step` bytes are
+/// appended there; otherwise up to `step` bytes go through `receive`.
+fn feed_appending(conn: &mut Connection, wire: &[u8], step: usize, now: Instant) -> Result<(), Error> {
+    let mut rest = wire;
+    while !rest.is_empty() {
+        let take = match conn.payload_buf(1000) {
+            Some((buf, max)) => {
+                let take = step.min(max).min(rest.len());
+                buf.extend_from_slice(&rest[..take]);
+                conn.receive_appended(now)?;
+                take
+            }
+            None => {
+                let take = step.min(rest.len());
+                conn.receive(&rest[..take], now)?;
+                take
+            }
+        };
+        rest = &rest[take..];
+    }
+    Ok(())
+}
+
+fn server_events(conn: &mut Connection) -> Vec<Event> {
+    std::iter::from_fn(|| conn.poll_event()).collect()
+}
+
+#[test]
+fn payloads_appended_in_place_give_the_same_messages_as_receive() {
+    // Masked text with 2-, 3- and 4-byte characters, fragmented, a ping in between, then a
+    // binary message: every chunking, appended or received, yields the same events.
+    let text = "κόσμε € 𝄞 ".repeat(700);
+    let (first, second) = text.as_bytes().split_at(3001); // splits a character
+    let binary: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let wire =
+        [raw(0x01, first, true), raw(0x89, b"ping", true), raw(0x80, second, true), raw(0x82, &binary, true)].concat();
+    let mut expected = None;
+    for step in [1, 7, 999, 1000, 4096, 65536, wire.len()] {
+        for appending in [false, true] {
+            let mut pair = Pair::open(Config::default());
+            let _ = drain(&mut pair.server);
+            let _ = server_events(&mut pair.server);
+            if appending {
+                feed_appending(&mut pair.server, &wire, step, pair.now).unwrap();
+            } else {
+                for chunk in wire.chunks(step) {
+                    pair.server.receive(chunk, pair.now).unwrap();
+                }
+            }
+            let events = server_events(&mut pair.server);
+            let messages: Vec<_> =
+                events.iter().filter_map(|e| if let Event::Message(m) = e { Some(m.clone()) } else { None }).collect();
+            assert_eq!(messages.len(), 2, "step {step}, appending {appending}");
+            assert_eq!(messages[0].as_text(), Some(text.as_str()));
+            assert_eq!(&messages[1].data()[..], &binary[..]);
+            match &expected {
+                None => expected = Some(events),
+                Some(expected) => assert_eq!(&events, expected, "step {step}, appending {appending}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn invalid_utf8_appended_in_place_fails_at_once() {
+    let mut text = "a".repeat(50_000).into_bytes();
+    text[20_000] = 0xff;
+    let wire = raw(0x81, &text, true);
+    let mut pair = Pair::open(Config::default());
+    let _ = drain(&mut pair.server);
+    // The header and the first 2,000 bytes through receive, then the rest appended in steps
+    // of 10,000: the invalid byte is in the second appended step.
+    pair.server.receive(&wire[..2008], pair.now).unwrap();
+    let (buf, max) = pair.server.payload_buf(1000).expect("a large payload is under way");
+    // Room grows with what arrived (here 2,000 bytes: a first reservation), never past
+    // the 48,000 bytes the frame still holds.
+    assert!((10_000..=48_000).contains(&max), "{max}");
+    buf.extend_from_slice(&wire[2008..12_008]);
+    pair.server.receive_appended(pair.now).unwrap();
+    let (buf, max) = pair.server.payload_buf(1000).unwrap();
+    assert!(max >= 10_000, "{max}");
+    buf.extend_from_slice(&wire[12_008..22_008]);
+    assert_eq!(pair.server.receive_appended(pair.now), Err(Error::Protocol(ProtocolError::InvalidUtf8)));
+    assert_eq!(drain(&mut pair.server).get(..4), Some(&[0x88, 0x02, 0x03, 0xef][..]), "close 1007");
+    assert!(pair.server.payload_buf(1000).is_none());
+}
+
+#[test]
+fn payload_buf_is_lent_only_for_a_large_plain_data_payload_and_never_past_the_frame() {
+    let mut pair = Pair::open(Config::default());
+    let _ = drain(&mut pair.server);
+    assert!(pair.server.payload_buf(1).is_none(), "no frame under way");
+    let ping = raw(0x89, &[1; 100], true);
+    pair.server.receive(&ping[..10], pair.now).unwrap();
+    assert!(pair.server.payload_buf(1).is_none(), "control frame");
+    pair.server.receive(&ping[10..], pair.now).unwrap();
+    let wire = raw(0x82, &[9; 5000], true);
+    pair.server.receive(&wire[..8], pair.now).unwrap(); // header and 0 payload bytes
+    assert!(pair.server.payload_buf(5001).is_none(), "less than asked for is left");
+    let (buf, max) = pair.server.payload_buf(5000).unwrap();
+    assert_eq!(max, 5000);
+    // A caller that appends past the frame: the excess is not taken.
+    buf.extend_from_slice(&wire[8..]);
+    buf.extend_from_slice(b"junk");
+    pair.server.receive_appended(pair.now).unwrap();
+    let events = server_events(&mut pair.server);
+    let Some(Event::Message(message)) = events.last() else { panic!("{events:?}") };
+    assert_eq!(&message.data()[..], &[9; 5000][..]);
+    // A compressed message is inflated, never lent.
+    let mut pair = Pair::open(deflate(DeflateConfig::default()));
+    let _ = drain(&mut pair.server);
+    let compressed = ws_proto::deflate::compress_once(&[0; 10_000], 15, 0);
+    let wire = raw(0xc2, &compressed, true);
+    pair.server.receive(&wire[..wire.len() - compressed.len()], pair.now).unwrap();
+    assert!(pair.server.payload_buf(1).is_none(), "compressed");
+}

@@ -185,6 +185,10 @@ impl Connection {
         if self.status == Status::Closed || data.is_empty() {
             return Ok(());
         }
+        if self.reader.appending_from.is_some() {
+            // Bytes appended to `payload_buf` come first.
+            self.receive_appended(now)?;
+        }
         self.arm_activity_timers(now);
         let result = match self.status {
             Status::Connection | Status::Handshake => {
@@ -195,6 +199,53 @@ impl Connection {
             Status::Closed => Ok(()),
         };
         result.map_err(|error| self.fail(error))
+    }
+
+    /// Where the rest of a large payload may go straight from the transport, without the
+    /// copy that [`receive`](Connection::receive) makes: while an uncompressed data frame
+    /// with at least `min` payload bytes still to come is arriving, the message buffer it
+    /// goes to and how many bytes may be appended to it (never more than the frame still
+    /// holds). Append what the transport has (`bytes::BufMut`, e.g. tokio's reads into
+    /// spare capacity), then call [`receive_appended`](Connection::receive_appended); only
+    /// append, never remove. `None` at any other time: then read into a buffer of your own
+    /// and call `receive`. The buffer grows as `receive` would make it grow: by what has
+    /// arrived, not by what the header claims.
+    pub fn payload_buf(&mut self, min: usize) -> Option<(&mut BytesMut, usize)> {
+        self.reader.appending_from = None;
+        if self.error.is_some() || self.status == Status::Closed || self.close_received.is_some() {
+            return None;
+        }
+        let frame = self.reader.frame.as_ref().filter(|f| !f.header.opcode.is_control() && f.remaining >= min)?;
+        let message = self.message.as_mut().filter(|m| !m.compressed)?;
+        let len = message.data.len();
+        grow(&mut message.data, frame.remaining.min(len.max(RESERVE_MIN)), frame.remaining);
+        let room = (message.data.capacity() - len).min(frame.remaining);
+        self.reader.appending_from = Some(len);
+        Some((&mut message.data, room))
+    }
+
+    /// Takes the bytes appended to the buffer of [`payload_buf`](Connection::payload_buf)
+    /// as received payload: unmasks and checks them as `receive` would.
+    ///
+    /// # Errors
+    /// As [`receive`](Connection::receive).
+    pub fn receive_appended(&mut self, now: Instant) -> Result<(), Error> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        let (Some(start), Some(message), Some(frame)) =
+            (self.reader.appending_from.take(), &mut self.message, &self.reader.frame)
+        else {
+            return Ok(());
+        };
+        // Anything past what the frame holds is not this frame's: drop it (a caller error).
+        let appended = message.data.len().saturating_sub(start).min(frame.remaining);
+        message.data.truncate(start + appended);
+        if appended == 0 {
+            return Ok(());
+        }
+        self.arm_activity_timers(now);
+        self.take_appended(start, appended).map_err(|error| self.fail(error.into()))
     }
 
     /// The transport reached end of stream.
@@ -778,13 +829,23 @@ impl Connection {
                 apply_mask(new, key, offset);
             }
         }
-        if let Some(utf8) = &mut message.utf8 {
-            // RFC 6455 §8.1: fail as soon as the text cannot be valid.
-            let new = message.data.get(start..).unwrap_or_default();
-            utf8.feed(new).map_err(|_| ProtocolError::InvalidUtf8)?;
-            if fin {
-                utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-            }
+        message.check_utf8(start, fin)
+    }
+
+    /// Takes `len` payload bytes that [`Connection::payload_buf`]'s caller appended to the
+    /// message at `start`.
+    fn take_appended(&mut self, start: usize, len: usize) -> Result<(), ProtocolError> {
+        let (Some(frame), Some(message)) = (&mut self.reader.frame, &mut self.message) else { return Ok(()) };
+        let (key, offset) = (frame.header.mask, frame.offset);
+        frame.remaining -= len;
+        frame.offset += len;
+        let last = frame.remaining == 0;
+        if let (Some(key), Some(new)) = (key, message.data.get_mut(start..)) {
+            apply_mask(new, key, offset);
+        }
+        message.check_utf8(start, frame.header.fin && last)?;
+        if last {
+            self.end_frame()?;
         }
         Ok(())
     }
@@ -1081,6 +1142,8 @@ struct Reader {
     head: [u8; FrameHeader::MAX_LEN],
     head_len: u8,
     frame: Option<FrameState>,
+    /// The message length when [`Connection::payload_buf`] lent the message buffer.
+    appending_from: Option<usize>,
     /// The UTF-8 state of an outgoing fragmented text message.
     send_utf8: Option<Utf8Validator>,
 }
@@ -1101,6 +1164,20 @@ struct Partial {
     data: BytesMut,
     compressed: bool,
     utf8: Option<Utf8Validator>,
+}
+
+impl Partial {
+    /// Checks the text received from `start` on; RFC 6455 §8.1: fail as soon as the text
+    /// cannot be valid.
+    fn check_utf8(&mut self, start: usize, fin: bool) -> Result<(), ProtocolError> {
+        if let Some(utf8) = &mut self.utf8 {
+            utf8.feed(self.data.get(start..).unwrap_or_default()).map_err(|_| ProtocolError::InvalidUtf8)?;
+            if fin {
+                utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug)]

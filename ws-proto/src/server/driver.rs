@@ -139,10 +139,32 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
     }
 
-    /// Reads once into the thread's scratch buffer and feeds the connection.
+    /// Reads once and feeds the connection: the rest of a large payload straight into its
+    /// message buffer when the stream can, anything else through the thread's scratch
+    /// buffer.
     fn read(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> Read {
         let now = self.server.inner.runtime.now();
         let stream = &mut self.stream;
+        if let Some((buf, max)) = conn.payload_buf(DIRECT_READ_MIN)
+            && max > 0
+            && let Some(poll) = stream.poll_read_buf(cx, buf, max)
+        {
+            // A fatal error is also an event (Closed) and output (the close frame).
+            let _ = conn.receive_appended(now);
+            return match poll {
+                Poll::Ready(Ok(0)) => {
+                    conn.receive_eof(now);
+                    Read::Eof
+                }
+                Poll::Ready(Ok(_)) => Read::Data,
+                Poll::Ready(Err(error)) => {
+                    tracing::debug!(%error, "read failed");
+                    conn.receive_eof(now);
+                    Read::Eof
+                }
+                Poll::Pending => Read::Pending,
+            };
+        }
         let outcome = with_scratch(|buf| match stream.poll_read(cx, buf) {
             Poll::Ready(Ok(0)) => {
                 conn.receive_eof(now);
@@ -519,6 +541,10 @@ const SERVED: u16 = 256;
 
 /// Reads per wake-up before yielding to other tasks (each up to the scratch size).
 const READ_ROUNDS: usize = 16;
+/// A payload with at least this much still to come is read straight into its message
+/// buffer, where the stream supports it: half the scratch buffer, so that small frames
+/// still arrive many per read.
+const DIRECT_READ_MIN: usize = 32 * 1024;
 /// Slices per vectored write (Linux's `IOV_MAX` is 1024; 64 covers many small frames, which
 /// `Output` packs together anyway).
 const MAX_SLICES: usize = 64;

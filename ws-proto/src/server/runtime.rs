@@ -95,6 +95,23 @@ pub trait Stream: Send + Unpin + 'static {
     /// Transport errors; the connection is then dropped.
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
 
+    /// Reads at most `max` bytes into the spare capacity of `buf`, appending them; `Ok(0)`
+    /// is end of stream. A stream that can read into uninitialised memory (tokio's) lets a
+    /// large frame's payload go from the socket straight into its message buffer this way
+    /// ([`Connection::payload_buf`](crate::connection::Connection::payload_buf)); the
+    /// default, `None`, means it cannot, and the driver reads through its scratch buffer.
+    ///
+    /// # Errors
+    /// Transport errors; the connection is then dropped.
+    fn poll_read_buf(
+        &mut self,
+        _cx: &mut Context<'_>,
+        _buf: &mut bytes::BytesMut,
+        _max: usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        None
+    }
+
     /// Writes from `bufs` in one vectored write; returns how many bytes were written.
     ///
     /// # Errors
