@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end checks against every adapter's examples, over real TCP on 127.0.0.1:
 #   - Python `websockets` and Node `ws` clients against `echo`, with and without compression;
+#   - the rest of `echo`'s contract (broadcast:, --max-message-size, a clean stop with 1001
+#     on SIGTERM and SIGINT) and chat's close with code and reason (e2e/echo_contract.py);
 #   - ws-conformance (every family, --strict) against `echo --compression`;
 #   - Chromium (playwright-core) against `chat`; Node `ws` against chat's server-side close;
 #   - our Client (`conformance_client`) judged by `ws-conformance serve`;
@@ -67,6 +69,10 @@ for adapter in "${adapters[@]}"; do
   python3 ws-proto/tests/python/echo_client.py "ws://$echo_addr/" --compression --subprotocol chat
   ECHO_URL="ws://$echo_addr/" ECHO_COMPRESSION=1 ECHO_SUBPROTOCOL=chat CHAT_URL="ws://$addr/chat" node --test e2e/ws-client.test.mjs
   passed=$((passed + 2))
+
+  echo "== $adapter: echo's contract (broadcast:, message limit, SIGTERM/SIGINT) and chat's /bye"
+  python3 e2e/echo_contract.py "$bin/echo" --chat "$bin/chat"
+  passed=$((passed + 1))
 
   echo "== $adapter: ws-conformance --strict against echo --compression"
   # --strict: FAILED, NON-STRICT and UNIMPLEMENTED all fail; the summary lists each such case.

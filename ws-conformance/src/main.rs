@@ -117,6 +117,14 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
 
 /// One progress line on stderr, rewritten in place.
 fn progress(done: usize, total: usize, r: &ws_conformance::CaseResult) {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        // A log (CI): no bar, only what went wrong; the summary table follows.
+        if matches!(r.verdict, Verdict::Failed | Verdict::NonStrict | Verdict::Unimplemented) {
+            eprintln!("{} {}: {}", r.id, r.verdict.as_str(), r.reason);
+        }
+        return;
+    }
     let width = 30;
     let filled = done * width / total.max(1);
     let bar: String = "#".repeat(filled) + &"-".repeat(width - filled);
