@@ -9,9 +9,10 @@ const WebSocket = require('ws');
 const base = process.argv[2].replace(/\/$/, '');
 const agent = process.argv[3];
 
-function open(path, onOpen) {
+// permessage-deflate is offered for the cases, so families 12 and 13 run.
+function open(path, onOpen, perMessageDeflate = false) {
   return new Promise((resolve) => {
-    const ws = new WebSocket(base + path, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+    const ws = new WebSocket(base + path, { perMessageDeflate, maxPayload: 64 * 1024 * 1024 });
     onOpen(ws);
     ws.on('close', resolve);
     ws.on('error', () => resolve());
@@ -24,7 +25,7 @@ function open(path, onOpen) {
   for (let i = 1; i <= count; i++) {
     await open(`/runCase?case=${i}&agent=${agent}`, (ws) => {
       ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-    });
+    }, true);
   }
   await open(`/updateReports?agent=${agent}`, () => {});
 })();

@@ -127,7 +127,7 @@ impl Conn {
     fn run(mut self) -> std::io::Result<()> {
         let _ = self.stream.set_nodelay(true);
         let req = upgrade::read_request(&mut self.stream, Instant::now() + IDLE).map_err(std::io::Error::other)?;
-        upgrade::accept(&mut self.stream, &req).map_err(std::io::Error::other)?;
+        upgrade::accept(&mut self.stream, &req, None).map_err(std::io::Error::other)?;
         self.buf = req.leftover;
         self.stream.set_read_timeout(Some(IDLE))?;
         match self.frames() {

@@ -5,10 +5,16 @@
 //! - `/getCaseInfo?case=N`: receives `{"id": …, "description": …}` as text, then a close;
 //! - `/runCase?case=N&agent=NAME`: case `N` (1-based, or an id like `6.4.2`) runs: we send
 //!   the case's frames, unmasked as a server does, and judge the client's echoes and close
-//!   behaviour;
+//!   behaviour. A permessage-deflate case (families 12, 13) accepts the client's offer with
+//!   the parameters the case is about, as far as the offer allows ([`Offer::answer`]),
+//!   sends compressed messages and inflates the client's echoes with the agreed client
+//!   parameters; a client that offered no permessage-deflate gets UNIMPLEMENTED there.
+//!   Every other case agrees no extension;
 //! - `/updateReports?agent=NAME`: the agent's report is written to `DIR/NAME/`.
 //!
 //! Connections are handled one at a time, in order: deterministic, like the cases.
+//!
+//! [`Offer::answer`]: crate::pmd::Offer::answer
 
 use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
@@ -21,6 +27,7 @@ use std::time::{Duration, Instant};
 use ws_proto::Role;
 
 use crate::cases::{Against, Case};
+use crate::pmd::{Answer, Codec};
 use crate::report::Report;
 use crate::runner::{result, run_body};
 use crate::session::Session;
@@ -81,7 +88,12 @@ impl Judge {
         let agent = req.request.get("agent").unwrap_or_else(|| "unknown".into());
         let path = req.request.path.clone();
         let case_param = req.request.get("case").unwrap_or_default();
-        if let Err(e) = upgrade::accept(&mut stream, &req) {
+        let case = if path == "/runCase" { self.find(&case_param).cloned() } else { None };
+        let offers = &req.upgrade.extensions;
+        // Only a case about permessage-deflate agrees to it, as far as the client's offer
+        // allows; every other connection goes on without extensions.
+        let answer = case.as_ref().and_then(|c| c.offer.as_ref()).and_then(|o| o.answer(offers));
+        if let Err(e) = upgrade::accept(&mut stream, &req, answer.as_ref().map(|a| a.header.as_str())) {
             eprintln!("serve: {e}");
             return;
         }
@@ -95,11 +107,12 @@ impl Judge {
                 reply_text(&mut session, info.map(|i| i.to_string()).unwrap_or_else(|| "null".into()));
             }
             "/runCase" => {
-                let Some(case) = self.find(&case_param).cloned() else {
+                let Some(case) = case else {
                     reply_close(&mut session, 1008);
                     return;
                 };
                 let mut session = Session::new_from(session, start + case.deadline);
+                note_extensions(&mut session, &case, offers, answer);
                 let outcome = run_body(&case, &mut session);
                 let r = result(&case, outcome, start, Some(&mut session));
                 drop(session);
@@ -189,6 +202,26 @@ impl JudgeThread {
 impl Drop for JudgeThread {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Notes in the trace what the client offered and what we agreed, and installs the codec.
+fn note_extensions(session: &mut Session, case: &Case, offers: &[String], answer: Option<Answer>) {
+    let offered = if offers.is_empty() { "no extensions".to_string() } else { format!("extensions {offers:?}") };
+    match (&case.offer, answer) {
+        (None, _) => session.note(format!("opening handshake done; the client offered {offered}; none agreed")),
+        (Some(_), None) => session.note(format!(
+            "opening handshake done; the client offered {offered}; no acceptable permessage-deflate offer, none agreed"
+        )),
+        (Some(_), Some(answer)) => {
+            session
+                .note(format!("opening handshake done; the client offered {offered}; we answered {:?}", answer.header));
+            if let Some(note) = answer.note {
+                session.note(note);
+            }
+            session.note(format!("agreed {}", answer.params));
+            session.set_codec(Some(Codec::server(answer.params)));
+        }
     }
 }
 

@@ -244,9 +244,6 @@ impl Session {
                     if self.partial.is_none() {
                         return Err(Outcome::failed("peer sent a continuation frame with no message to continue"));
                     }
-                    if frame.rsv & crate::wire::rsv::RSV1 != 0 {
-                        return Err(Outcome::failed("peer set RSV1 on a continuation frame (RFC 7692 §6.1)"));
-                    }
                 }
                 _ => return Err(Outcome::failed("peer sent an unknown opcode")),
             }
@@ -437,6 +434,21 @@ impl Session {
         }
     }
 
+    /// Sends a close frame with `code` and waits at most `wait` for the peer's close frame or
+    /// TCP close, judging nothing: for ending a case whose verdict is already known.
+    pub fn close_quietly(&mut self, code: u16, wait: Duration) {
+        self.send(&OutFrame::close(code, b""));
+        self.close_sent = true;
+        let until = Instant::now() + wait;
+        while let Ok(Some(event)) = self.recv_event_until(until) {
+            if matches!(event, Event::Close(..) | Event::Eof) {
+                break;
+            }
+        }
+        self.join_writer();
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+
     /// Answers the peer's close frame with `code` and finishes the closing handshake: OK, or
     /// NON-STRICT when a server does not close TCP.
     pub fn answer_close(&mut self, code: u16) -> Outcome {
@@ -571,6 +583,13 @@ impl Session {
                 return Err(Outcome::failed("client sent an unmasked frame (RFC 6455 §5.1)"));
             }
             _ => {}
+        }
+        let rsv1 = frame.rsv & crate::wire::rsv::RSV1 != 0;
+        if rsv1 && self.codec.is_some() && !frame.opcode.is_data() {
+            let what = if frame.opcode == Opcode::Continuation { "a continuation" } else { "a control" };
+            return Err(Outcome::failed(format!(
+                "peer set RSV1 on {what} frame (RFC 7692 §6.1: only on the first frame of a data message)"
+            )));
         }
         let rsv1_ok = self.codec.is_some() && frame.opcode.is_data();
         let bad_rsv = frame.rsv & !(if rsv1_ok { crate::wire::rsv::RSV1 } else { 0 });

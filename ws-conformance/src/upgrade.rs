@@ -83,9 +83,10 @@ pub(crate) fn read_request(stream: &mut TcpStream, until: Instant) -> Result<Upg
     }
 }
 
-/// Answers an upgrade request with 101, without subprotocol or extensions.
-pub(crate) fn accept(stream: &mut TcpStream, req: &UpgradeRequest) -> Result<(), String> {
-    let res = Response::switching_protocols(&req.upgrade, None, None);
+/// Answers an upgrade request with 101, without subprotocol, with `extensions` as the
+/// `Sec-WebSocket-Extensions` value when given.
+pub(crate) fn accept(stream: &mut TcpStream, req: &UpgradeRequest, extensions: Option<&str>) -> Result<(), String> {
+    let res = Response::switching_protocols(&req.upgrade, None, extensions);
     stream.write_all(&res.to_bytes()).map_err(|e| format!("writing the 101 response: {e}"))
 }
 

@@ -27,7 +27,7 @@ mod utf8;
 pub enum Against {
     /// Servers and clients alike.
     Both,
-    /// Servers only (e.g. permessage-deflate offers, which a client makes).
+    /// Servers only.
     Servers,
 }
 
@@ -45,7 +45,8 @@ pub struct Case {
     pub expectation: String,
     /// How long the whole case may take.
     pub deadline: Duration,
-    /// The permessage-deflate offer to make (servers only).
+    /// The permessage-deflate parameters the case is about: offered to a server; agreed
+    /// with a client as far as its offer allows ([`Offer::answer`]).
     pub offer: Option<Offer>,
     /// Which peers it can judge.
     pub against: Against,
@@ -85,11 +86,11 @@ impl Case {
         self
     }
 
-    /// The same case, making a permessage-deflate offer; servers only.
+    /// The same case, about permessage-deflate with these parameters: offered to servers,
+    /// agreed with clients as far as their offer allows.
     #[must_use]
     pub fn offer(mut self, offer: Offer) -> Case {
         self.offer = Some(offer);
-        self.against = Against::Servers;
         self
     }
 
