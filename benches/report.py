@@ -212,7 +212,7 @@ def main():
     if charts:
         chart_names = make_charts(doc, stem, order, echo, scenarios, get)
         for c in chart_names:
-            md.append(f'![{c}]({os.path.basename(c)})')
+            md.append(f'![{os.path.splitext(os.path.basename(c))[0]}]({os.path.basename(c)})')
         md.append('')
     open(stem + '.md', 'w').write('\n'.join(md) + '\n')
     print(stem + '.md')
