@@ -12,6 +12,9 @@
 #   DURATION   measured seconds per run (default 4)     WARMUP   seconds before it (default 1)
 #   SERVERS    space-separated names to run (default: all that exist)
 #   SCENARIOS  space-separated name prefixes to run (default: all)
+#   ROUNDS     run every echo scenario this many times (default 1), the servers taking
+#              turns within each round, so that drift on the machine reaches all of them
+#              alike; the report shows each cell's median round and the spread
 #   IDLE_CONNECTIONS  (default 10000)   BROADCAST_RECEIVERS (default 1000)
 #   STRACE=0   skip the syscall count runs          CHARTS=0  skip charts (no pip)
 #   NICE=-10   run server and load generator at this nice level (root only), so that other
@@ -37,7 +40,7 @@ WORK=$(mktemp -d /tmp/ws-bench.XXXXXX)
 BIN=$ROOT/target/bench-bin
 mkdir -p "$BIN"
 PORT=${PORT:-19100}
-COMMAND="$0${*:+ $*} (DURATION=$DURATION WARMUP=$WARMUP NICE=$NICE)"
+COMMAND="$0${*:+ $*} (DURATION=$DURATION WARMUP=$WARMUP NICE=$NICE${ROUNDS:+ ROUNDS=$ROUNDS}${SERVERS:+ SERVERS=\"$SERVERS\"}${SCENARIOS:+ SCENARIOS=\"$SCENARIOS\"})"
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 
@@ -160,14 +163,29 @@ ECHO=(
     "16KiB-c500 500 16384"
     "1MiB-c10 10 1048576"
 )
-for server in "${SERVERS[@]}"; do
-    for spec in "${ECHO[@]}"; do
-        read -r name conns size <<<"$spec"
-        for k in 1 16; do
-            run "$server" "echo-$name-k$k" echo "$conns" "$size" "$k"
+ROUNDS=${ROUNDS:-1}
+if [ "$ROUNDS" -le 1 ]; then
+    for server in "${SERVERS[@]}"; do
+        for spec in "${ECHO[@]}"; do
+            read -r name conns size <<<"$spec"
+            for k in 1 16; do
+                run "$server" "echo-$name-k$k" echo "$conns" "$size" "$k"
+            done
         done
     done
-done
+else
+    for round in $(seq 1 "$ROUNDS"); do
+        log "round $round of $ROUNDS"
+        for spec in "${ECHO[@]}"; do
+            read -r name conns size <<<"$spec"
+            for k in 1 16; do
+                for server in "${SERVERS[@]}"; do
+                    run "$server" "echo-$name-k$k" echo "$conns" "$size" "$k"
+                done
+            done
+        done
+    done
+fi
 
 for server in "${SERVERS[@]}"; do
     run "$server" connrate-c32 connrate 32 0 1
