@@ -8,18 +8,25 @@ against a binary this script starts and stops itself, on 127.0.0.1 only:
 - `--max-message-size BYTES`: a larger message closes the connection with 1009;
 - SIGINT and SIGTERM stop it cleanly: every client gets a close frame with 1001, and the
   process exits with status 0;
+- with `--compression`, an echo is compressed whenever the connection negotiated
+  permessage-deflate, also for a message that arrived uncompressed (checked with a raw
+  socket: RSV1 set on the echo, and its payload inflates to the message);
 - a server-side close with code and reason (chat's `/bye`, `--chat BINARY`) reaches the
   client as 4000 "bye".
 
 Usage: echo_contract.py ECHO_BINARY [--chat CHAT_BINARY]. Exits non-zero on the first
 failure and kills what it started.
 """
+import base64
 import contextlib
+import os
 import re
+import socket
 import signal
 import subprocess
 import sys
 import time
+import zlib
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -97,6 +104,49 @@ def broadcast_then_stop(proc, sig, plain, deflate, third):
     assert proc.wait(TIMEOUT) == 0, f"exit status {proc.returncode} after {sig.name}"
 
 
+def read_exact(sock, n):
+    data = b""
+    while len(data) < n:
+        more = sock.recv(n - len(data))
+        if not more:
+            raise AssertionError(f"connection closed after {len(data)} of {n} bytes")
+        data += more
+    return data
+
+
+def uncompressed_message_echoed_compressed(echo):
+    proc, url = start(echo, "--compression")
+    host, port = re.match(r"ws://([\d.]+):(\d+)/", url).groups()
+    try:
+        with socket.create_connection((host, int(port)), timeout=TIMEOUT) as sock:
+            key = base64.b64encode(os.urandom(16)).decode()
+            sock.sendall(
+                f"GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n".encode()
+            )
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += read_exact(sock, 1)
+            assert head.startswith(b"HTTP/1.1 101"), head
+            assert b"permessage-deflate" in head.lower(), head
+            message = "plain in, compressed out: ✓".encode()
+            mask = os.urandom(4)
+            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(message))
+            # FIN, text, no RSV1: sent uncompressed on a deflate connection (RFC 7692 allows it).
+            sock.sendall(bytes([0x81, 0x80 | len(message)]) + mask + masked)
+            b0, b1 = read_exact(sock, 2)
+            assert b0 & 0x0F == 0x1 and b0 & 0x80, f"not a final text frame: {b0:#x}"
+            assert b0 & 0x40, "the echo is not compressed (RSV1 clear)"
+            assert b1 < 126, b1
+            payload = read_exact(sock, b1)
+            inflated = zlib.decompressobj(-15).decompress(payload + b"\x00\x00\xff\xff")
+            assert inflated == message, inflated
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def message_limit(echo):
     proc, url = start(echo, "--max-message-size", "1000")
     try:
@@ -131,6 +181,7 @@ def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         broadcast_and_signals(echo, sig)
     message_limit(echo)
+    uncompressed_message_echoed_compressed(echo)
     if "--chat" in sys.argv:
         server_close_with_reason(sys.argv[sys.argv.index("--chat") + 1])
     print("ok: echo contract checks passed")

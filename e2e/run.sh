@@ -2,7 +2,8 @@
 # End-to-end checks against every adapter's examples, over real TCP on 127.0.0.1:
 #   - Python `websockets` and Node `ws` clients against `echo`, with and without compression;
 #   - the rest of `echo`'s contract (broadcast:, --max-message-size, a clean stop with 1001
-#     on SIGTERM and SIGINT) and chat's close with code and reason (e2e/echo_contract.py);
+#     on SIGTERM and SIGINT, echoes compressed whenever deflate was agreed) and chat's close
+#     with code and reason (e2e/echo_contract.py);
 #   - ws-conformance (every family, --strict) against `echo --compression`;
 #   - Chromium (playwright-core) against `chat`; Node `ws` against chat's server-side close;
 #   - our Client (`conformance_client`) judged by `ws-conformance serve`;
