@@ -796,3 +796,29 @@ fn payload_buf_is_lent_only_for_a_large_plain_data_payload_and_never_past_the_fr
     pair.server.receive(&wire[..wire.len() - compressed.len()], pair.now).unwrap();
     assert!(pair.server.payload_buf(1).is_none(), "compressed");
 }
+
+#[test]
+fn bytes_appended_and_not_yet_taken_are_taken_by_the_next_call() {
+    // A caller that appends, then asks for the buffer again (or calls `receive`) without
+    // `receive_appended`: the appended bytes are unmasked and checked first, never left raw.
+    let payload: Vec<u8> = (0..6000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let wire = raw(0x81, &payload, true);
+    for next in ["payload_buf", "receive"] {
+        let mut pair = Pair::open(Config::default());
+        let _ = drain(&mut pair.server);
+        pair.server.receive(&wire[..8], pair.now).unwrap();
+        let (buf, _) = pair.server.payload_buf(1000).unwrap();
+        buf.extend_from_slice(&wire[8..3008]);
+        if next == "payload_buf" {
+            let (buf, max) = pair.server.payload_buf(1000).unwrap();
+            assert_eq!(max, 3000, "the first 3,000 bytes were taken");
+            buf.extend_from_slice(&wire[3008..]);
+            pair.server.receive_appended(pair.now).unwrap();
+        } else {
+            pair.server.receive(&wire[3008..], pair.now).unwrap();
+        }
+        let events = server_events(&mut pair.server);
+        let Some(Event::Message(message)) = events.last() else { panic!("{next}: {events:?}") };
+        assert_eq!(&message.data()[..], &payload[..], "{next}");
+    }
+}

@@ -211,7 +211,8 @@ impl Connection {
     /// and call `receive`. The buffer grows as `receive` would make it grow: by what has
     /// arrived, not by what the header claims.
     pub fn payload_buf(&mut self, min: usize) -> Option<(&mut BytesMut, usize)> {
-        self.reader.appending_from = None;
+        // Bytes appended to an earlier lend and not yet taken come first.
+        let _ = self.take_lent();
         if self.error.is_some() || self.status == Status::Closed || self.close_received.is_some() {
             return None;
         }
@@ -230,22 +231,30 @@ impl Connection {
     /// # Errors
     /// As [`receive`](Connection::receive).
     pub fn receive_appended(&mut self, now: Instant) -> Result<(), Error> {
+        if self.take_lent()? {
+            self.arm_activity_timers(now);
+        }
+        Ok(())
+    }
+
+    /// Takes what was appended to the lent message buffer; whether there was anything.
+    fn take_lent(&mut self) -> Result<bool, Error> {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
         let (Some(start), Some(message), Some(frame)) =
             (self.reader.appending_from.take(), &mut self.message, &self.reader.frame)
         else {
-            return Ok(());
+            return Ok(false);
         };
         // Anything past what the frame holds is not this frame's: drop it (a caller error).
         let appended = message.data.len().saturating_sub(start).min(frame.remaining);
         message.data.truncate(start + appended);
         if appended == 0 {
-            return Ok(());
+            return Ok(false);
         }
-        self.arm_activity_timers(now);
-        self.take_appended(start, appended).map_err(|error| self.fail(error.into()))
+        self.take_appended(start, appended).map_err(|error| self.fail(error.into()))?;
+        Ok(true)
     }
 
     /// The transport reached end of stream.
@@ -770,11 +779,7 @@ impl Connection {
         let Some(frame) = &mut self.reader.frame else { return Ok(0) };
         let take = frame.remaining.min(data.len());
         let piece = data.get(..take).unwrap_or_default();
-        let key = frame.header.mask;
-        let offset = frame.offset;
-        frame.remaining -= take;
-        frame.offset += take;
-        let last = frame.remaining == 0;
+        let Taken { key, offset, last, fin } = frame.take(take);
         if frame.header.opcode.is_control() {
             let start = frame.control.len();
             frame.control.extend_from_slice(piece);
@@ -782,7 +787,6 @@ impl Connection {
                 apply_mask(new, key, offset);
             }
         } else {
-            let fin = frame.header.fin && last;
             let frame_rest = take + frame.remaining;
             self.take_data(piece, key, offset, fin, frame_rest)?;
         }
@@ -836,14 +840,11 @@ impl Connection {
     /// message at `start`.
     fn take_appended(&mut self, start: usize, len: usize) -> Result<(), ProtocolError> {
         let (Some(frame), Some(message)) = (&mut self.reader.frame, &mut self.message) else { return Ok(()) };
-        let (key, offset) = (frame.header.mask, frame.offset);
-        frame.remaining -= len;
-        frame.offset += len;
-        let last = frame.remaining == 0;
+        let Taken { key, offset, last, fin } = frame.take(len);
         if let (Some(key), Some(new)) = (key, message.data.get_mut(start..)) {
             apply_mask(new, key, offset);
         }
-        message.check_utf8(start, frame.header.fin && last)?;
+        message.check_utf8(start, fin)?;
         if last {
             self.end_frame()?;
         }
@@ -1156,6 +1157,29 @@ struct FrameState {
     offset: usize,
     /// A control frame's payload (at most 125 bytes).
     control: Vec<u8>,
+}
+
+impl FrameState {
+    /// Counts `n` more payload bytes (at most `remaining`) as taken.
+    fn take(&mut self, n: usize) -> Taken {
+        let taken = Taken { key: self.header.mask, offset: self.offset, last: false, fin: false };
+        self.remaining -= n;
+        self.offset += n;
+        let last = self.remaining == 0;
+        Taken { last, fin: self.header.fin && last, ..taken }
+    }
+}
+
+/// What [`FrameState::take`] tells about the bytes just taken.
+struct Taken {
+    /// The frame's masking key.
+    key: Option<[u8; 4]>,
+    /// Where the bytes start in the payload (the mask phase).
+    offset: usize,
+    /// They end the frame.
+    last: bool,
+    /// They end the message.
+    fin: bool,
 }
 
 #[derive(Debug)]

@@ -47,14 +47,17 @@ pub(super) fn finish(mut buf: BytesMut) -> bytes::Bytes {
     message
 }
 
-/// An empty buffer with room for `need` bytes whose allocation nobody else uses now.
+/// An empty buffer with room for `need` bytes, the whole of an allocation nobody else uses
+/// now.
 fn take(need: usize) -> Option<BytesMut> {
     POOL.try_with(|pool| {
         let mut pool = pool.try_borrow_mut().ok()?;
         let index = pool.iter_mut().position(|(b, whole)| {
-            // `try_reclaim` succeeds only if the allocation is unique (the message split
-            // off it was dropped) or already has the room; then nothing is copied.
-            *whole / 8 <= need && b.try_reclaim(need)
+            // Asking for the whole allocation: `try_reclaim` moves the (empty) buffer to
+            // its front, copying nothing, only once the message split off it was dropped
+            // (the allocation is unique). A spare tail beside a message still held is
+            // never taken, so that `whole` stays exactly what a buffer pins.
+            need <= *whole && *whole / 8 <= need && b.try_reclaim(*whole)
         })?;
         Some(pool.swap_remove(index).0)
     })
@@ -124,6 +127,7 @@ mod tests {
         let held = finish(buf);
         let mut next = BytesMut::new();
         reserve(&mut next, 100_000);
+        assert_eq!(pool_len(), 1, "the held message's buffer stays in the pool, unused");
         next.extend_from_slice(&[2; 100_000]);
         let second = finish(next);
         assert!(held.iter().all(|&b| b == 1));
