@@ -435,8 +435,14 @@ fn http_keep_alive_then_upgrade_rejected() {
 }
 
 fn server_events_for(input: &[u8], cuts: &[usize]) -> Vec<Event> {
+    server_run(Config::default(), input, cuts).0
+}
+
+/// The events and the bytes written of a server fed `input` in the pieces `cuts` make.
+fn server_run(config: Config, input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>) {
     let now = Instant::now();
-    let mut server = Connection::server(Arc::new(Config::default()), now);
+    let mut server = Connection::server(Arc::new(config), now);
+    let mut written = Vec::new();
     let mut events = Vec::new();
     let mut at = 0;
     let mut pieces: Vec<&[u8]> = Vec::new();
@@ -455,8 +461,9 @@ fn server_events_for(input: &[u8], cuts: &[usize]) -> Vec<Event> {
             }
             events.push(event);
         }
+        written.extend_from_slice(&drain(&mut server));
     }
-    events
+    (events, written)
 }
 
 fn sample_stream() -> Vec<u8> {
@@ -489,6 +496,35 @@ proptest! {
         let input = sample_stream();
         cuts.sort_unstable();
         prop_assert_eq!(server_events_for(&input, &cuts), server_events_for(&input, &[]));
+    }
+
+    /// A frame that arrives whole in one read takes a shorter path than one that arrives in
+    /// pieces (see `Connection::whole_message`): both must end the same way, whatever the
+    /// frames, limits, bad text, reserved bits or fragments.
+    #[test]
+    fn whole_frames_and_frames_in_pieces_end_alike(
+        frames in proptest::collection::vec((0u8..8, 0usize..300), 1..12),
+    ) {
+        let mut input = UPGRADE.to_vec();
+        for (kind, len) in frames {
+            let text = "é".repeat(len / 2);
+            let frame = match kind {
+                0 => masked(0x1, text.as_bytes()),
+                1 => masked(0x2, &vec![7; len]),
+                // Text cut inside a code point, or with a byte that is never UTF-8.
+                2 => masked(0x1, &text.as_bytes()[..len / 2 * 2 - usize::from(len >= 2)]),
+                3 => masked(0x1, &[b"ok".as_slice(), &[0xff], &vec![b'a'; len]].concat()),
+                // A fragmented message, a reserved bit, an unmasked frame, a ping.
+                4 => [raw(0x01, text.as_bytes(), true), masked(0x0, b"!")].concat(),
+                5 => raw(0xC2, &vec![1; len], true),
+                6 => raw(0x82, &vec![2; len], false),
+                _ => masked(0x9, &vec![3; len.min(125)]),
+            };
+            input.extend_from_slice(&frame);
+        }
+        let config = || Config { max_message_size: 200, ..Config::default() };
+        let cuts: Vec<usize> = (UPGRADE.len()..input.len()).collect();
+        prop_assert_eq!(server_run(config(), &input, &cuts), server_run(config(), &input, &[]));
     }
 
     #[test]

@@ -318,6 +318,43 @@ pub fn timers_tick_after_and_clear<R: Runtime + Default>() {
     assert_eq!(log.entries(), ["after"]);
 }
 
+/// `start` with one worker (where an adapter may pick a single-threaded runtime) serves,
+/// takes pushes and timers from other threads, and returns after `shutdown`.
+pub fn one_worker_start_serves_other_threads_and_stops<R: Runtime + Default>() {
+    let server = Server::<R>::new("127.0.0.1", 0);
+    server.set(Settings { worker_num: 1, shutdown_timeout: Duration::from_millis(300), ..Settings::default() });
+    echo(&server);
+    let (tx, done) = std::sync::mpsc::channel();
+    let serving = server.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(serving.start().is_ok());
+    });
+    eventually("listening", || server.local_addr().is_some());
+    let addr = server.local_addr().unwrap();
+    let mut raw = Raw::upgrade(addr, "/", &[]);
+    raw.send_text("hello");
+    assert_eq!(&raw.frame().data[..], b"hello");
+    let fd = server.connections()[0];
+    let pusher = server.clone();
+    std::thread::spawn(move || {
+        for i in 0..50 {
+            pusher.push(fd, format!("n{i}")).unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    for i in 0..50 {
+        assert_eq!(raw.frame().data, format!("n{i}"));
+    }
+    server.after(10, move |server| {
+        let _ = server.push(fd, "from a timer");
+    });
+    assert_eq!(&raw.frame().data[..], b"from a timer");
+    server.shutdown();
+    assert_eq!(raw.close_code(), Some(1001));
+    assert_eq!(done.recv_timeout(Duration::from_secs(5)), Ok(true), "start returned Ok after shutdown");
+}
+
 /// shutdown sends 1001 to every client, and serve returns.
 pub fn shutdown_closes_with_1001_and_stops<R: Runtime + Default>() {
     let log = Log::default();

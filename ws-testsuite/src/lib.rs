@@ -57,6 +57,7 @@ macro_rules! suite {
             compression_is_negotiated_only_when_on_and_offered,
             compress_flag_without_negotiation_sends_plain,
             plain_http_without_on_request_gets_400,
+            one_worker_start_serves_other_threads_and_stops,
             on_request_serves_keep_alive_requests,
             on_handshake_replaces_the_handshake_and_defer_pushes,
             on_before_handshake_response_adds_headers,

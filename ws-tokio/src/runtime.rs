@@ -65,8 +65,14 @@ impl server::Runtime for Tokio {
     }
 
     fn block_on<T>(&self, workers: usize, main: impl Future<Output = T>) -> io::Result<T> {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(workers.max(1)).enable_all().build()?;
+        // One worker: a current-thread runtime, where accepting, every connection and the
+        // IO driver share the one thread without the work-stealing scheduler's atomics and
+        // cross-thread wake-ups (measured in BENCHMARKS.md).
+        let runtime = if workers <= 1 {
+            tokio::runtime::Builder::new_current_thread().enable_all().build()?
+        } else {
+            tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?
+        };
         self.remember(runtime.handle().clone());
         Ok(runtime.block_on(main))
     }

@@ -695,9 +695,44 @@ impl Connection {
         };
         self.reader.head_len = 0;
         if let Some(header) = decoded {
-            self.start_frame(header)?;
+            let len = self.check_header(&header)?;
+            if had == 0
+                && let Some(payload) = consumed.checked_add(len).and_then(|end| data.get(consumed..end))
+                && self.is_whole_message(&header, len)
+            {
+                self.whole_message(&header, payload)?;
+                return Ok(consumed + len);
+            }
+            self.start_frame(header, len)?;
         }
         Ok(consumed)
+    }
+
+    /// Whether a frame is a whole message that [`whole_message`](Self::whole_message) may
+    /// take in one step: one unfragmented, uncompressed data frame, within the message
+    /// limit, not large enough for the buffer pool, with no message in progress.
+    fn is_whole_message(&self, header: &FrameHeader, len: usize) -> bool {
+        header.fin
+            && header.rsv == 0
+            && matches!(header.opcode, Opcode::Text | Opcode::Binary)
+            && self.message.is_none()
+            && len <= self.config.max_message_size
+            && len < pool::POOLED_MIN
+    }
+
+    /// The common case in one step, with the same outcome as the general path (header,
+    /// payload pieces, end of frame): one allocation of the exact size, unmasked in place,
+    /// text checked whole.
+    fn whole_message(&mut self, header: &FrameHeader, payload: &[u8]) -> Result<(), ProtocolError> {
+        let mut data = payload.to_vec();
+        if let Some(key) = header.mask {
+            apply_mask(&mut data, key, 0);
+        }
+        if header.opcode == Opcode::Text && simdutf8::basic::from_utf8(&data).is_err() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        self.events.push_back(Event::Message(Message::received(header.opcode, Bytes::from(data), false)));
+        Ok(())
     }
 
     fn stash_header_bytes(&mut self, bytes: &[u8]) {
@@ -708,9 +743,9 @@ impl Connection {
         }
     }
 
-    /// Checks a decoded header against the role, the extensions and the limits, and sets
-    /// up its payload.
-    fn start_frame(&mut self, header: FrameHeader) -> Result<(), ProtocolError> {
+    /// Checks a decoded header against the role, the extensions and the frame limit;
+    /// returns its payload length.
+    fn check_header(&self, header: &FrameHeader) -> Result<usize, ProtocolError> {
         // RFC 6455 §5.1: clients mask, servers don't.
         match (self.role, header.mask.is_some()) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
@@ -728,7 +763,11 @@ impl Connection {
             return Err(ProtocolError::FrameTooBig { limit });
         }
         // The frame size limit keeps this within usize.
-        let len = header.payload_len as usize;
+        Ok(header.payload_len as usize)
+    }
+
+    /// Sets up the payload of a checked header (`len` bytes).
+    fn start_frame(&mut self, header: FrameHeader, len: usize) -> Result<(), ProtocolError> {
         if !header.opcode.is_control() {
             self.start_data_frame(&header, len)?;
         }

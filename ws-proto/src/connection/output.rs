@@ -1,5 +1,6 @@
 //! Queued output: frame headers beside payload `Bytes`, drained without copying.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
@@ -15,8 +16,16 @@ use crate::frame::FrameHeader;
 /// payloads are packed, header and payload together, into one contiguous buffer so that
 /// many small messages go out in a few slices. An empty `Output` holds no allocation beyond
 /// its queue's.
+///
+/// The common case, small frames written out in full, allocates nothing: they are packed
+/// into `packed`, ahead of the queue, with a buffer that comes from the thread's spare
+/// buffers and goes back there once written, for the next connection with something to
+/// write.
 #[derive(Debug, Default)]
 pub struct Output {
+    /// Small frames packed together; written before `chunks`, and used only while `chunks`
+    /// is empty, so that order is kept.
+    packed: BytesMut,
     chunks: VecDeque<Chunk>,
     len: usize,
 }
@@ -46,6 +55,7 @@ impl Output {
     pub fn clear(&mut self) {
         self.chunks = VecDeque::new();
         self.len = 0;
+        spare::put(std::mem::take(&mut self.packed));
     }
 
     pub(crate) fn push_frame(&mut self, header: &FrameHeader, payload: Bytes) {
@@ -69,15 +79,28 @@ impl Output {
         }
     }
 
-    /// Appends `parts` to the packed chunk at the back, starting one if there is none.
+    /// Appends `parts` after everything queued: to `packed` while nothing else is queued,
+    /// else to the packed chunk at the back, starting one if there is none.
     fn push_packed(&mut self, parts: [&[u8]; 2]) {
-        if let Some(Chunk::Packed(buf)) = self.chunks.back_mut() {
-            parts.iter().for_each(|part| buf.put_slice(part));
-            return;
+        let need = parts[0].len() + parts[1].len();
+        let buf = if self.chunks.is_empty() {
+            if self.packed.capacity() == 0 {
+                self.packed = spare::take();
+            }
+            &mut self.packed
+        } else if let Some(Chunk::Packed(buf)) = self.chunks.back_mut() {
+            buf
+        } else {
+            self.chunks.push_back(Chunk::Packed(BytesMut::with_capacity(need.max(PACK_INITIAL))));
+            match self.chunks.back_mut() {
+                Some(Chunk::Packed(buf)) => buf,
+                _ => return,
+            }
+        };
+        if buf.capacity() == 0 {
+            buf.reserve(need.max(PACK_INITIAL));
         }
-        let mut buf = BytesMut::with_capacity((parts[0].len() + parts[1].len()).max(PACK_INITIAL));
         parts.iter().for_each(|part| buf.put_slice(part));
-        self.chunks.push_back(Chunk::Packed(buf));
     }
 }
 
@@ -87,6 +110,9 @@ impl Buf for Output {
     }
 
     fn chunk(&self) -> &[u8] {
+        if !self.packed.is_empty() {
+            return &self.packed;
+        }
         match self.chunks.front() {
             None => &[],
             Some(chunk) => chunk.first_slice(),
@@ -96,6 +122,17 @@ impl Buf for Output {
     fn advance(&mut self, mut cnt: usize) {
         cnt = cnt.min(self.len);
         self.len -= cnt;
+        let in_packed = cnt.min(self.packed.len());
+        if in_packed == self.packed.len() {
+            // Written out: keep the buffer at the start of its allocation.
+            self.packed.clear();
+        } else {
+            self.packed.advance(in_packed);
+        }
+        cnt -= in_packed;
+        if self.len == 0 {
+            spare::put(std::mem::take(&mut self.packed));
+        }
         while cnt > 0 {
             let Some(front) = self.chunks.front_mut() else { break };
             cnt = front.advance(cnt);
@@ -110,6 +147,11 @@ impl Buf for Output {
 
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let mut n = 0;
+        if !self.packed.is_empty() {
+            let Some(slot) = dst.get_mut(n) else { return n };
+            *slot = IoSlice::new(&self.packed);
+            n += 1;
+        }
         for chunk in &self.chunks {
             for slice in chunk.slices() {
                 if slice.is_empty() {
@@ -172,6 +214,49 @@ impl Chunk {
     }
 }
 
+/// Packing buffers kept per thread between writes.
+mod spare {
+    use super::*;
+
+    thread_local! {
+        pub(super) static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty buffer: a spare one if the thread has one, else none yet (`reserve`
+    /// allocates).
+    pub(super) fn take() -> BytesMut {
+        SPARE.try_with(|spare| spare.try_borrow_mut().ok()?.pop()).ok().flatten().unwrap_or_default()
+    }
+
+    /// Keeps an emptied buffer for the next `take`, if it is not too large and the thread
+    /// keeps few enough.
+    pub(super) fn put(mut buf: BytesMut) {
+        if buf.capacity() == 0 {
+            return;
+        }
+        buf.clear();
+        // Moves a buffer that was partly written back to the start of its allocation,
+        // which only this `BytesMut` uses: packed bytes are only lent to writes, never
+        // split off.
+        if (buf.capacity() < PACK_INITIAL && !buf.try_reclaim(PACK_INITIAL)) || buf.capacity() > SPARE_MAX {
+            return;
+        }
+        let _ = SPARE.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut()
+                && spare.len() < SPARE_LEN
+            {
+                spare.push(buf);
+            }
+        });
+    }
+
+    /// Buffers kept per thread: one serves a worker whose writes go out whole; more serve
+    /// connections whose output waits on a full socket.
+    const SPARE_LEN: usize = 16;
+    /// A buffer that grew past this (a burst of pipelined frames) is freed, not kept.
+    const SPARE_MAX: usize = 16 * 1024;
+}
+
 /// Payloads up to this many bytes are copied next to their header instead of being queued
 /// as separate `Bytes`: copying 256 bytes costs less than a second slice in a vectored write.
 const PACK_LIMIT: usize = 256;
@@ -225,6 +310,75 @@ mod tests {
             assert_eq!(drain_in_steps(&mut out, step), expected, "step {step}");
             assert!(out.is_empty());
         }
+    }
+
+    /// Pushes of every kind between partial writes come out in the order pushed.
+    #[test]
+    fn pushes_between_partial_writes_keep_their_order() {
+        let mut out = Output::default();
+        let mut expected = Vec::new();
+        let mut written = Vec::new();
+        let mut seed = 12345u32;
+        for round in 0..2000u32 {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let n = (seed >> 8) as usize;
+            match n % 4 {
+                0 | 1 => {
+                    let len = [0, 5, 100, 256, 257, 3000][n % 6];
+                    let payload = Bytes::from(vec![round as u8; len]);
+                    let mut head = [0; FrameHeader::MAX_LEN];
+                    let head_len = header(len).encode(&mut head);
+                    expected.extend_from_slice(&head[..head_len]);
+                    expected.extend_from_slice(&payload);
+                    out.push_frame(&header(len), payload);
+                }
+                2 => {
+                    let bytes = Bytes::from(vec![!(round as u8); n % 600]);
+                    expected.extend_from_slice(&bytes);
+                    out.push_raw(bytes);
+                }
+                _ => {
+                    let step = n % 700;
+                    written.extend_from_slice(&drain_in_steps_upto(&mut out, step));
+                }
+            }
+            assert_eq!(out.len(), expected.len() - written.len());
+        }
+        written.extend_from_slice(&drain_in_steps(&mut out, 1 << 20));
+        assert_eq!(written, expected);
+    }
+
+    fn drain_in_steps_upto(out: &mut Output, limit: usize) -> Vec<u8> {
+        let mut slices = [IoSlice::new(&[]); 8];
+        let n = out.chunks_vectored(&mut slices);
+        let mut all = Vec::new();
+        for s in &slices[..n] {
+            let k = s.len().min(limit - all.len());
+            all.extend_from_slice(&s[..k]);
+        }
+        out.advance(all.len());
+        all
+    }
+
+    #[test]
+    fn a_written_out_packing_buffer_serves_the_next_output() {
+        let spare_len = || spare::SPARE.with(|s| s.borrow().len());
+        let mut first = Output::default();
+        first.push_frame(&header(20), Bytes::from_static(&[1; 20]));
+        let before = spare_len();
+        first.advance(22);
+        assert_eq!(spare_len(), before + 1, "given back once written");
+        assert_eq!(first.packed.capacity(), 0, "an empty output holds no buffer");
+        let mut second = Output::default();
+        second.push_frame(&header(20), Bytes::from_static(&[2; 20]));
+        assert_eq!(spare_len(), before, "taken by the next output");
+        // A buffer that grew large is freed rather than kept.
+        let mut big = Output::default();
+        for _ in 0..2000 {
+            big.push_frame(&header(20), Bytes::from_static(&[3; 20]));
+        }
+        big.clear();
+        assert_eq!(spare_len(), before);
     }
 
     #[test]

@@ -143,12 +143,15 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
     /// message buffer when the stream can, anything else through the thread's scratch
     /// buffer.
     fn read(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> Read {
-        let now = self.server.inner.runtime.now();
+        // The clock is read only once bytes came: most wake-ups end in a read that finds
+        // nothing, and a clock read costs as much as a small frame's parsing.
+        let runtime = &self.server.inner.runtime;
         let stream = &mut self.stream;
         if let Some((buf, max)) = conn.payload_buf(DIRECT_READ_MIN)
             && max > 0
             && let Some(poll) = stream.poll_read_buf(cx, buf, max)
         {
+            let now = runtime.now();
             // A fatal error is also an event (Closed) and output (the close frame).
             let _ = conn.receive_appended(now);
             return match poll {
@@ -167,17 +170,17 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
         let outcome = with_scratch(|buf| match stream.poll_read(cx, buf) {
             Poll::Ready(Ok(0)) => {
-                conn.receive_eof(now);
+                conn.receive_eof(runtime.now());
                 Read::Eof
             }
             Poll::Ready(Ok(n)) => {
                 // A fatal error is also an event (Closed) and output (the close frame).
-                let _ = conn.receive(buf.get(..n).unwrap_or_default(), now);
+                let _ = conn.receive(buf.get(..n).unwrap_or_default(), runtime.now());
                 Read::Data
             }
             Poll::Ready(Err(error)) => {
                 tracing::debug!(%error, "read failed");
-                conn.receive_eof(now);
+                conn.receive_eof(runtime.now());
                 Read::Eof
             }
             Poll::Pending => Read::Pending,
