@@ -656,15 +656,25 @@ fn count_pongs(stream: &mut TcpStream, want: usize, len: usize) -> usize {
 
 /// 500,000 pings of 125 bytes (65 MB), written without reading the pongs until the writer
 /// stalls or is done: the server stops reading while its queue (256 KiB) is full, so memory
-/// stays bounded (a server queueing every pong holds 63 MB: checked by raising the queue
-/// limit to 1 GiB, which fails here with 57 MiB of growth), and a second client is served
+/// stays bounded (a server queueing every pong holds 63 MB), and a second client is served
 /// meanwhile; once the flooder reads, every ping is answered (or the connection is cut).
 pub fn hostile_ping_flood_is_answered_or_cut_with_memory_bounded<R: Runtime + Default>() {
+    ping_flood::<R>(256 * 1024);
+}
+
+/// The same flood with a 1 GiB `buffer_output_size`: reading still pauses once 1 MiB of
+/// output waits (a server that reads on up to the limit queues every pong: 57 MiB of
+/// growth, measured before the pause existed).
+pub fn hostile_ping_flood_pauses_reading_whatever_the_output_limit<R: Runtime + Default>() {
+    ping_flood::<R>(1 << 30);
+}
+
+fn ping_flood<R: Runtime + Default>(buffer_output_size: usize) {
     let _heavy = heavy();
     const PINGS: usize = 500_000;
     const PER_WRITE: usize = 1000;
     let payload = [b'p'; 125];
-    let settings = Settings { buffer_output_size: 256 * 1024, ..Settings::default() };
+    let settings = Settings { buffer_output_size, ..Settings::default() };
     let test = TestServer::<R>::start(settings, echo);
     let mut other = test.raw();
     other.send_text("warm");

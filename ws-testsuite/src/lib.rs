@@ -95,6 +95,7 @@ macro_rules! suite {
             hostile_ten_thousand_dropped_connections_leave_nothing_behind,
             hostile_client_that_never_reads_gets_buffer_full,
             hostile_ping_flood_is_answered_or_cut_with_memory_bounded,
+            hostile_ping_flood_pauses_reading_whatever_the_output_limit,
             websocket_subprotocol_is_named_only_when_offered,
             client_info_tells_http_from_websocket,
             max_frame_size_closes_with_1009_and_fragments_pass,

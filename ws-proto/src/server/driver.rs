@@ -88,7 +88,10 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             self.slot.register(cx.waker());
             self.registered = Some(cx.waker().clone());
         }
-        let limit = self.policy.buffer_output_size;
+        // Reading pauses while this much output waits, until it is written: the socket's
+        // pace holds back a fast sender, and large messages are echoed a few at a time,
+        // while their buffers are still in cache and can go back to the pool.
+        let limit = self.policy.buffer_output_size.min(READ_PAUSE_OUTPUT);
         loop {
             for command in self.slot.take_commands() {
                 self.apply(&mut conn, command);
@@ -542,6 +545,8 @@ const FINISHED: u16 = 128;
 /// `on_request` served ends with neither `on_close` nor `on_disconnect`.
 const SERVED: u16 = 256;
 
+/// Output waiting that pauses reading (unless `buffer_output_size` is smaller).
+const READ_PAUSE_OUTPUT: usize = 1024 * 1024;
 /// Reads per wake-up before yielding to other tasks (each up to the scratch size).
 const READ_ROUNDS: usize = 16;
 /// A payload with at least this much still to come is read straight into its message

@@ -53,8 +53,9 @@ pub struct Settings {
     /// The largest frame payload accepted, in bytes (1009 past it). Default: 2 MiB.
     pub max_frame_size: usize,
     /// The most bytes queued for one connection: a push past it fails with
-    /// `PushError::BufferFull`, and the server stops reading from a connection whose
-    /// queue is full. Default: 2 MiB.
+    /// `PushError::BufferFull`. The server stops reading from a connection while its queue
+    /// holds this much or 1 MiB, whichever is less, until the socket takes it: a client
+    /// that does not read its replies holds back its own requests. Default: 2 MiB.
     pub buffer_output_size: usize,
     /// How often the reference checks for idle connections. Here the check is exact per
     /// connection; this only supplies the default of `heartbeat_idle_time` (twice this).
