@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# User-space instructions per echo, counted by callgrind: a measure that the noise of a
+# shared VM does not move (timings here spread by ±15% from run to run; these counts by
+# under 1%). It counts only user space (the kernel's TCP work, most of an echo's cost, is
+# not in it) and instructions are not time, so it guides work on our own code and does not
+# replace benches/run.sh.
+#
+#   benches/callgrind.sh                     # every echo server, 20 B, one connection
+#   SERVERS="ws-tokio peer_tokio_websockets" SIZE=1024 benches/callgrind.sh
+#
+# One connection with one message in flight: every echo is one wake-up, one read and one
+# write for every server, so that batching (which a slower server under callgrind would get
+# more of) does not enter. Needs valgrind (callgrind_control, callgrind_annotate) and the
+# binaries benches/run.sh builds (target/bench-bin).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$PWD/target/bench-bin
+SIZE=${SIZE:-20}
+SECONDS_RUN=${SECONDS_RUN:-4}
+SERVERS=${SERVERS:-"ws-tokio ws-async-std ws-smol peer_fastwebsockets peer_tokio_websockets peer_tungstenite"}
+WORK=$(mktemp -d /tmp/ws-callgrind.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
+[ -x "$BIN/load" ] || { echo "run benches/run.sh first (it builds $BIN)" >&2; exit 1; }
+
+port=19700
+printf '| server | echoes | instructions | instructions per echo |\n|---|---|---|---|\n'
+for name in $SERVERS; do
+    case $name in
+        ws-*) cmd=("$BIN/$name-echo" --workers 1) ;;
+        *) cmd=("$BIN/$name") ;;
+    esac
+    [ -x "${cmd[0]}" ] || { echo "skipping $name: ${cmd[0]} not built" >&2; continue; }
+    port=$((port + 1))
+    # Instrumentation starts off: start-up and the handshake are not counted.
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/$name.out" \
+        "${cmd[@]}" --listen "127.0.0.1:$port" >/dev/null 2>"$WORK/$name.log" &
+    pid=$!
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+        sleep 0.2
+    done
+    sleep 1
+    callgrind_control -i on "$pid" >/dev/null 2>&1
+    out=$("$BIN/load" --target "127.0.0.1:$port" --mode echo --connections 1 --size "$SIZE" \
+        --inflight 1 --duration "$SECONDS_RUN" --warmup 0.5 2>/dev/null)
+    callgrind_control -i off "$pid" >/dev/null 2>&1
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    echoes=$(printf '%s\n' "$out" | python3 -c 'import json,sys; print(next(json.loads(l) for l in sys.stdin if l.startswith("{"))["total"])')
+    total=0
+    for f in "$WORK/$name.out".*; do
+        n=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}' | head -1)
+        [[ $n =~ ^[0-9]+$ ]] && [ "$n" -gt "$total" ] && total=$n
+    done
+    printf '| %s | %s | %s | %s |\n' "$name" "$echoes" "$total" "$((total / echoes))"
+done
