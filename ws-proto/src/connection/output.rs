@@ -53,9 +53,18 @@ impl Output {
 
     /// Drops everything queued and frees the queue.
     pub fn clear(&mut self) {
-        self.chunks = VecDeque::new();
         self.len = 0;
+        self.chunks.clear();
+        spare::put_queue(std::mem::take(&mut self.chunks));
         spare::put(std::mem::take(&mut self.packed));
+    }
+
+    /// Queues a chunk, with a queue from the thread's spares if this output has none.
+    fn push_chunk(&mut self, chunk: Chunk) {
+        if self.chunks.capacity() == 0 {
+            self.chunks = spare::take_queue();
+        }
+        self.chunks.push_back(chunk);
     }
 
     pub(crate) fn push_frame(&mut self, header: &FrameHeader, payload: Bytes) {
@@ -66,7 +75,7 @@ impl Output {
             self.push_packed([head.get(..head_len).unwrap_or_default(), &payload]);
         } else {
             // head_len <= 14 always fits a u8.
-            self.chunks.push_back(Chunk::Frame { head, head_len: head_len as u8, head_pos: 0, payload });
+            self.push_chunk(Chunk::Frame { head, head_len: head_len as u8, head_pos: 0, payload });
         }
     }
 
@@ -75,7 +84,7 @@ impl Output {
         if bytes.len() <= PACK_LIMIT {
             self.push_packed([&bytes, &[]]);
         } else if !bytes.is_empty() {
-            self.chunks.push_back(Chunk::Raw(bytes));
+            self.push_chunk(Chunk::Raw(bytes));
         }
     }
 
@@ -91,7 +100,7 @@ impl Output {
         } else if let Some(Chunk::Packed(buf)) = self.chunks.back_mut() {
             buf
         } else {
-            self.chunks.push_back(Chunk::Packed(BytesMut::with_capacity(need.max(PACK_INITIAL))));
+            self.push_chunk(Chunk::Packed(BytesMut::with_capacity(need.max(PACK_INITIAL))));
             match self.chunks.back_mut() {
                 Some(Chunk::Packed(buf)) => buf,
                 _ => return,
@@ -220,6 +229,27 @@ mod spare {
 
     thread_local! {
         pub(super) static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+        pub(super) static QUEUES: RefCell<Vec<VecDeque<Chunk>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty chunk queue: a spare one if the thread has one.
+    pub(super) fn take_queue() -> VecDeque<Chunk> {
+        QUEUES.try_with(|spare| spare.try_borrow_mut().ok()?.pop()).ok().flatten().unwrap_or_default()
+    }
+
+    /// Keeps an emptied chunk queue (no larger than a few frames' worth) for the next
+    /// `take_queue`.
+    pub(super) fn put_queue(queue: VecDeque<Chunk>) {
+        if queue.capacity() == 0 || queue.capacity() > QUEUE_MAX || !queue.is_empty() {
+            return;
+        }
+        let _ = QUEUES.try_with(|spare| {
+            if let Ok(mut spare) = spare.try_borrow_mut()
+                && spare.len() < SPARE_LEN
+            {
+                spare.push(queue);
+            }
+        });
     }
 
     /// An empty buffer: a spare one if the thread has one, else none yet (`reserve`
@@ -255,6 +285,8 @@ mod spare {
     const SPARE_LEN: usize = 16;
     /// A buffer that grew past this (a burst of pipelined frames) is freed, not kept.
     const SPARE_MAX: usize = 16 * 1024;
+    /// Nor is a queue that grew past this many chunks.
+    const QUEUE_MAX: usize = 64;
 }
 
 /// Payloads up to this many bytes are copied next to their header instead of being queued
@@ -379,6 +411,21 @@ mod tests {
         }
         big.clear();
         assert_eq!(spare_len(), before);
+    }
+
+    #[test]
+    fn a_cleared_queue_serves_the_next_output() {
+        let queues = || spare::QUEUES.with(|q| q.borrow().len());
+        let before = queues();
+        let mut first = Output::default();
+        first.push_frame(&header(1000), Bytes::from(vec![1; 1000]));
+        first.clear();
+        assert_eq!(first.chunks.capacity(), 0, "a cleared output holds no queue");
+        assert_eq!(queues(), before + 1);
+        let mut second = Output::default();
+        second.push_raw(Bytes::from(vec![2; 1000]));
+        assert_eq!(queues(), before);
+        assert_eq!(drain_in_steps(&mut second, 100), vec![2; 1000]);
     }
 
     #[test]
