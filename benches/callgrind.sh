@@ -17,7 +17,9 @@ cd "$(dirname "$0")/.."
 BIN=$PWD/target/bench-bin
 SIZE=${SIZE:-20}
 SECONDS_RUN=${SECONDS_RUN:-4}
-SERVERS=${SERVERS:-"ws-tokio ws-async-std ws-smol peer_fastwebsockets peer_tokio_websockets peer_tungstenite"}
+# peer_tungstenite is left out: with one connection it echoes only ~200 messages/s under
+# callgrind, so its count is not comparable.
+SERVERS=${SERVERS:-"ws-tokio ws-async-std ws-smol peer_fastwebsockets peer_tokio_websockets"}
 WORK=$(mktemp -d /tmp/ws-callgrind.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }

@@ -65,14 +65,14 @@ impl server::Runtime for Tokio {
     }
 
     fn block_on<T>(&self, workers: usize, main: impl Future<Output = T>) -> io::Result<T> {
-        // One worker: a current-thread runtime, where accepting, every connection and the
-        // IO driver share the one thread without the work-stealing scheduler's atomics and
-        // cross-thread wake-ups (measured in BENCHMARKS.md).
-        let runtime = if workers <= 1 {
-            tokio::runtime::Builder::new_current_thread().enable_all().build()?
-        } else {
-            tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?
-        };
+        // Also for one worker: tokio's current-thread runtime saves ~700 instructions per
+        // small echo, but runs tasks woken by IO after all those already queued, so a
+        // broadcast to 1,000 connections wrote once per receiver per read of the sender,
+        // where the multi-thread scheduler lets the sender read again first and receivers
+        // write several broadcasts at once: 2.3x the deliveries per second
+        // (`benches/run.sh`, broadcast-c1000; BENCHMARKS.md).
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(workers.max(1)).enable_all().build()?;
         self.remember(runtime.handle().clone());
         Ok(runtime.block_on(main))
     }
