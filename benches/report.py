@@ -75,6 +75,12 @@ def main():
         if r.get('scenario') and r['scenario'] not in scenarios:
             scenarios.append(r['scenario'])
 
+    def table(title):
+        """A heading and the header of a table with one column per server."""
+        md.append(title)
+        md.append('| scenario | ' + ' | '.join(order) + ' |')
+        md.append('|---' * (len(order) + 1) + '|')
+
     def get(server, scenario, key):
         r = by.get((server, scenario))
         if not r or not r.get('ok', False):
@@ -98,9 +104,7 @@ def main():
 
     echo = [s for s in scenarios if s.startswith('echo-')]
     if echo:
-        md.append('### Echo: messages/s (server CPU per echo)\n')
-        md.append('| scenario | ' + ' | '.join(order) + ' |')
-        md.append('|---' * (len(order) + 1) + '|')
+        table('### Echo: messages/s (server CPU per echo)\n')
         for sc in echo:
             cells = []
             for s in order:
@@ -116,9 +120,7 @@ def main():
         if repeated > 1:
             md.append(f'Each cell is the median of up to {repeated} rounds by messages/s (`ROUNDS`), the servers '
                       'taking turns within each round.\n')
-            md.append('### Spread over rounds: server CPU per echo, lowest – highest\n')
-            md.append('| scenario | ' + ' | '.join(order) + ' |')
-            md.append('|---' * (len(order) + 1) + '|')
+            table('### Spread over rounds: server CPU per echo, lowest – highest\n')
             for sc in echo:
                 cells = []
                 for s in order:
@@ -127,9 +129,7 @@ def main():
                 md.append(f'| {sc} | ' + ' | '.join(cells) + ' |')
             md.append('')
 
-        md.append('### Echo latency p50 / p99 (µs)\n')
-        md.append('| scenario | ' + ' | '.join(order) + ' |')
-        md.append('|---' * (len(order) + 1) + '|')
+        table('### Echo latency p50 / p99 (µs)\n')
         for sc in echo:
             cells = []
             for s in order:
@@ -164,9 +164,7 @@ def main():
         scs = [s for s in scenarios if s.startswith(prefix)]
         if not scs:
             return
-        md.append(f'### {title}\n')
-        md.append('| scenario | ' + ' | '.join(order) + ' |')
-        md.append('|---' * (len(order) + 1) + '|')
+        table(f'### {title}\n')
         for sc in scs:
             cells = []
             for s in order:
