@@ -1,6 +1,7 @@
-//! UTF-8 validation of a text payload: `ws_proto::utf8::Utf8Validator` (whole, and fed in
-//! 1 KiB pieces as frames arrive) against `std::str::from_utf8` and `simdutf8` (basic and
-//! compat) on ASCII and on mixed text, at 16 B, 1 KiB, 64 KiB and 1 MiB.
+//! UTF-8 validation of a text payload: `ws_proto::utf8::is_valid` (whole messages) and
+//! `ws_proto::utf8::Utf8Validator` (whole, and fed in 1 KiB pieces as frames arrive)
+//! against `std::str::from_utf8` and `simdutf8` (basic and compat) on ASCII and on mixed
+//! text, at 16 B, 1 KiB, 64 KiB and 1 MiB.
 //!
 //! Run with `cargo bench -p ws-benches --bench utf8`.
 #![expect(missing_docs, reason = "criterion_group! generates an undocumented pub fn")]
@@ -43,6 +44,9 @@ fn validation(c: &mut Criterion) {
                     let mut v = Utf8Validator::default();
                     black_box(data).chunks(1024).all(|piece| v.feed(piece).is_ok()) && v.finish().is_ok()
                 });
+            });
+            group.bench_with_input(BenchmarkId::new("ws_proto::utf8::is_valid", size), &data, |b, data| {
+                b.iter(|| ws_proto::utf8::is_valid(black_box(data)));
             });
             group.bench_with_input(BenchmarkId::new("std::str::from_utf8", size), &data, |b, data| {
                 b.iter(|| std::str::from_utf8(black_box(data)).is_ok());

@@ -50,10 +50,12 @@ pub fn apply_mask_scalar(buf: &mut [u8], key: [u8; 4], offset: usize) {
     }
 }
 
+/// The key as seen from `offset` bytes into the payload: `key` rotated left by
+/// `offset % 4` bytes (one rotate of a word, not a call into the slice rotation).
 fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut key = key;
-    key.rotate_left(offset % 4);
-    key
+    // In little-endian order the first byte is the lowest: the bytes move down.
+    let bits = (offset % 4) as u32 * 8;
+    u32::from_le_bytes(key).rotate_right(bits).to_le_bytes()
 }
 
 #[cfg(test)]

@@ -24,6 +24,26 @@ pub struct Utf8Validator {
     carry_len: u8,
 }
 
+/// Whether `bytes` is UTF-8: the check every whole text (a message, a reason, a push)
+/// goes through.
+///
+/// `simdutf8` hands inputs under 64 bytes to `std::str::from_utf8`; for those, an ASCII
+/// scan a word at a time comes first, which settles the common short message in a few
+/// instructions.
+///
+/// # Example
+/// ```
+/// assert!(ws_proto::utf8::is_valid("hello, κόσμε".as_bytes()));
+/// assert!(!ws_proto::utf8::is_valid(&[b'a', 0xff]));
+/// ```
+#[inline]
+pub fn is_valid(bytes: &[u8]) -> bool {
+    (bytes.len() < SHORT && bytes.is_ascii()) || simdutf8::basic::from_utf8(bytes).is_ok()
+}
+
+/// Below this length `simdutf8` falls back to the standard library.
+const SHORT: usize = 64;
+
 /// Invalid UTF-8 was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("invalid UTF-8")]
@@ -56,7 +76,7 @@ impl Utf8Validator {
             }
         }
         // The fast check first; the slower one that tells where it failed only on failure.
-        if simdutf8::basic::from_utf8(piece).is_ok() {
+        if is_valid(piece) {
             return Ok(());
         }
         match simdutf8::compat::from_utf8(piece) {
@@ -108,6 +128,18 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn is_valid_agrees_with_std(bytes in proptest::collection::vec(any::<u8>(), 0..200), text in "\\PC{0,80}") {
+            prop_assert_eq!(is_valid(&bytes), std::str::from_utf8(&bytes).is_ok());
+            prop_assert!(is_valid(text.as_bytes()));
+            // Invalid after a long ASCII run, on either side of the short-input limit.
+            for len in [0, 7, 8, 62, 63, 64, 65] {
+                let mut bad = vec![b'a'; len];
+                bad.push(0x80);
+                prop_assert!(!is_valid(&bad));
+            }
+        }
+
         #[test]
         fn agrees_with_std(bytes in proptest::collection::vec(any::<u8>(), 0..64), mut cuts in proptest::collection::vec(0usize..64, 0..8)) {
             cuts.sort_unstable();

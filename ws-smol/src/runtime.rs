@@ -190,6 +190,10 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> server::Stream for Futu
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // For an async-io socket this flushes; the FIN goes when the server drops it, next.
         Pin::new(&mut self.0).poll_close(cx)

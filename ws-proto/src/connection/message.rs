@@ -28,7 +28,9 @@ impl Message {
     /// # Errors
     /// [`crate::utf8::Utf8Error`] when `data` is not UTF-8.
     pub fn text_from_bytes(data: Bytes) -> Result<Message, crate::utf8::Utf8Error> {
-        simdutf8::basic::from_utf8(&data).map_err(|_| crate::utf8::Utf8Error)?;
+        if !crate::utf8::is_valid(&data) {
+            return Err(crate::utf8::Utf8Error);
+        }
         Ok(Message { opcode: Opcode::Text, data, compressed: false })
     }
 

@@ -212,11 +212,14 @@ impl Connection {
     /// arrived, not by what the header claims.
     pub fn payload_buf(&mut self, min: usize) -> Option<(&mut BytesMut, usize)> {
         // Bytes appended to an earlier lend and not yet taken come first.
-        let _ = self.take_lent();
+        if self.reader.appending_from.is_some() {
+            let _ = self.take_lent();
+        }
+        // Checked first: most reads start with no payload in progress (small frames).
+        let frame = self.reader.frame.as_ref().filter(|f| !f.header.opcode.is_control() && f.remaining >= min)?;
         if self.error.is_some() || self.status == Status::Closed || self.close_received.is_some() {
             return None;
         }
-        let frame = self.reader.frame.as_ref().filter(|f| !f.header.opcode.is_control() && f.remaining >= min)?;
         let message = self.message.as_mut().filter(|m| !m.compressed)?;
         let len = message.data.len();
         grow(&mut message.data, frame.remaining.min(len.max(RESERVE_MIN)), frame.remaining);
@@ -728,7 +731,7 @@ impl Connection {
         if let Some(key) = header.mask {
             apply_mask(&mut data, key, 0);
         }
-        if header.opcode == Opcode::Text && simdutf8::basic::from_utf8(&data).is_err() {
+        if header.opcode == Opcode::Text && !crate::utf8::is_valid(&data) {
             return Err(ProtocolError::InvalidUtf8);
         }
         self.events.push_back(Event::Message(Message::received(header.opcode, Bytes::from(data), false)));
@@ -994,7 +997,7 @@ impl Connection {
 
     fn check_outgoing_text(&mut self, data: &[u8], fin: bool, continuation: bool) -> Result<(), SendError> {
         if fin && !continuation {
-            return simdutf8::basic::from_utf8(data).map(|_| ()).map_err(|_| SendError::InvalidUtf8);
+            return if crate::utf8::is_valid(data) { Ok(()) } else { Err(SendError::InvalidUtf8) };
         }
         let validator = self.reader.send_utf8.get_or_insert_with(Utf8Validator::default);
         if !continuation {

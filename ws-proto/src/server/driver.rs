@@ -93,8 +93,10 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         // while their buffers are still in cache and can go back to the pool.
         let limit = self.policy.buffer_output_size.min(READ_PAUSE_OUTPUT);
         loop {
-            for command in self.slot.take_commands() {
-                self.apply(&mut conn, command);
+            if self.slot.has_commands() {
+                for command in self.slot.take_commands() {
+                    self.apply(&mut conn, command);
+                }
             }
             conn = self.dispatch(conn)?;
             if self.has(ABORT) {
@@ -227,9 +229,16 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
     fn flush(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> io::Result<()> {
         let output = conn.output();
         while output.has_remaining() {
-            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-            let n = output.chunks_vectored(&mut slices);
-            match self.stream.poll_write_vectored(cx, slices.get(..n).unwrap_or_default()) {
+            let poll = if output.chunk().len() == output.remaining() {
+                // All in one slice (small frames packed together): a plain write, and no
+                // slice array to fill.
+                self.stream.poll_write(cx, output.chunk())
+            } else {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let n = output.chunks_vectored(&mut slices);
+                self.stream.poll_write_vectored(cx, slices.get(..n).unwrap_or_default())
+            };
+            match poll {
                 Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(Ok(written)) => output.advance(written),
                 Poll::Ready(Err(error)) => return Err(error),

@@ -298,7 +298,7 @@ pub(super) fn check_frame(data: &[u8], opcode: Opcode, flags: Flags) -> Result<(
     if opcode.is_control() && data.len() > 125 {
         return Err(invalid(SendError::ControlTooLong(data.len())));
     }
-    if opcode == Opcode::Text && flags.contains(Flags::FIN) && simdutf8::basic::from_utf8(data).is_err() {
+    if opcode == Opcode::Text && flags.contains(Flags::FIN) && !crate::utf8::is_valid(data) {
         return Err(invalid(SendError::InvalidUtf8));
     }
     Ok(())

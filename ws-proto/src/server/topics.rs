@@ -218,8 +218,7 @@ impl<R: Runtime> Server<R> {
         flags: Flags,
     ) -> Result<usize, (super::BrokerError, usize)> {
         let data = data.into();
-        if !matches!(opcode, Opcode::Text | Opcode::Binary)
-            || (opcode == Opcode::Text && simdutf8::basic::from_utf8(&data).is_err())
+        if !matches!(opcode, Opcode::Text | Opcode::Binary) || (opcode == Opcode::Text && !crate::utf8::is_valid(&data))
         {
             return Ok(0);
         }
