@@ -2,12 +2,13 @@
 //!
 //! A received message is handed out as `Bytes`, so its buffer is freed when the last
 //! receiver drops it (for an echo, once the echo is written). For large messages that is
-//! slow: glibc returns a freed buffer of a megabyte to the kernel (`madvise`) and the next
-//! message faults in and zeroes every page again, which measured ~45% of the server's CPU
-//! per echo of a 1 MiB message. Instead, a message whose buffer reaches [`POOLED_MIN`] is
-//! split off a pooled `BytesMut`, and that `BytesMut` goes back to the pool: once the
-//! message's `Bytes` are dropped, `try_reclaim` reuses the whole allocation with no copy
-//! and no fault. A pooled buffer whose message is still held elsewhere is simply skipped.
+//! slow: glibc returns a freed buffer of a megabyte to the kernel (`madvise`), or trims the
+//! top of its heap after a burst of smaller ones, and the next message faults in and zeroes
+//! every page again, which measured ~45% of the server's CPU per echo of a 1 MiB message.
+//! Instead, a message whose buffer reaches [`POOLED_MIN`] is split off a pooled
+//! `BytesMut`, and that `BytesMut` goes back to the pool: once the message's `Bytes` are
+//! dropped, `try_reclaim` reuses the whole allocation with no copy and no fault. A pooled
+//! buffer whose message is still held elsewhere is simply skipped.
 //!
 //! Memory is bounded: at most [`POOL_BYTES`] of capacity per thread, and a buffer is reused
 //! only for a message of at least an eighth of its size, so a small message never pins a
@@ -80,8 +81,11 @@ fn held(pool: &[(BytesMut, usize)]) -> usize {
     pool.iter().map(|(_, whole)| whole).sum()
 }
 
-/// Messages whose buffer reaches this size take it from the pool.
-pub(super) const POOLED_MIN: usize = 64 * 1024;
+/// Messages whose buffer reaches this size take it from the pool. Not much larger: with
+/// 16 KiB messages pipelined, fresh buffers made glibc grow and trim the top of its heap
+/// over and over (page faults and zeroing were ~15% of the server's CPU; 64 KiB here gave
+/// 13.5 µs of server CPU per echo, 8 KiB 9.1 µs, `benches/run.sh` echo-16KiB-c200-k16).
+pub(super) const POOLED_MIN: usize = 8 * 1024;
 /// Buffers kept per thread: enough for a worker whose connections have a large message
 /// each in flight at once (the 1 MiB benchmark runs 10 connections on one worker; with 4
 /// buffers, a third of its messages still faulted in fresh pages).
@@ -100,6 +104,24 @@ mod tests {
 
     fn clear() {
         POOL.with(|pool| pool.borrow_mut().clear());
+    }
+
+    /// 16 KiB messages pipelined made glibc grow and trim its heap for every burst when
+    /// they were not pooled (see `POOLED_MIN`).
+    #[test]
+    fn a_16_kib_message_buffer_is_reused() {
+        clear();
+        let mut buf = BytesMut::new();
+        reserve(&mut buf, 16 * 1024 + 100);
+        buf.extend_from_slice(&[1; 16 * 1024]);
+        let message = finish(buf);
+        let first = message.as_ptr();
+        assert_eq!(pool_len(), 1, "kept in the pool");
+        drop(message);
+        let mut next = BytesMut::new();
+        reserve(&mut next, 16 * 1024);
+        assert_eq!(pool_len(), 0, "taken from the pool");
+        assert_eq!(next.as_ptr(), first, "the allocation is reused");
     }
 
     #[test]
