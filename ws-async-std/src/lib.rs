@@ -12,7 +12,7 @@ pub use ws_proto::server::{
     Error, Inbound, NodeId, ParseClusterFdError, PushError, Reply, Settings, Stats, TimerId, TopicError, TopicStats,
 };
 pub use ws_proto::{CloseCode, CloseFrame, Fd, Flags, Frame, Opcode, UnpackError};
-pub use ws_smol::{FuturesIo, Listener, Sleep};
+pub use ws_smol::{FuturesIo, Listener, Sleep, TcpIo};
 
 /// The WebSocket server on async-std: `ws_proto::server::Server` over [`AsyncStd`]. Its
 /// documentation is in [`ws_proto::server`].

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use ws_proto::server::{self, BoxFuture, Runtime};
-use ws_smol::{FuturesIo, Listener, Sleep, Smol};
+use ws_smol::{Listener, Sleep, Smol, TcpIo};
 
 /// The async-std runtime, as `ws_proto::server` sees it: tasks go to async-std's global
 /// executor, from any thread, whether or not `start()` is running.
@@ -52,7 +52,7 @@ impl server::Runtime for AsyncStd {
     }
 
     fn connect(&self, addr: SocketAddr) -> BoxFuture<io::Result<Self::Stream>> {
-        Box::pin(FuturesIo::connect(addr))
+        Box::pin(TcpIo::connect(addr))
     }
 
     fn sleep(&self, deadline: Instant) -> Self::Sleep {

@@ -3,7 +3,7 @@
 
 mod runtime;
 
-pub use runtime::{FuturesIo, Listener, Sleep, Smol};
+pub use runtime::{FuturesIo, Listener, Sleep, Smol, TcpIo};
 pub use ws_proto::connection::{Message, Status};
 pub use ws_proto::deflate::DeflateConfig;
 pub use ws_proto::handshake::{Request, Response, accept_key};

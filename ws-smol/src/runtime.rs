@@ -6,7 +6,7 @@
 //! runs on the same reactor, and `ws-async-std` uses these types with its own executor.
 
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, Read};
 use std::net::{SocketAddr, TcpStream};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -36,7 +36,7 @@ impl Smol {
 
 impl server::Runtime for Smol {
     type Listener = Listener;
-    type Stream = FuturesIo<Async<TcpStream>>;
+    type Stream = TcpIo;
     type Sleep = Sleep;
 
     fn listener(&self, listener: std::net::TcpListener) -> io::Result<Self::Listener> {
@@ -44,7 +44,7 @@ impl server::Runtime for Smol {
     }
 
     fn connect(&self, addr: SocketAddr) -> BoxFuture<io::Result<Self::Stream>> {
-        Box::pin(FuturesIo::connect(addr))
+        Box::pin(TcpIo::connect(addr))
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
@@ -110,7 +110,7 @@ impl Listener {
 }
 
 impl server::Listener for Listener {
-    type Stream = FuturesIo<Async<TcpStream>>;
+    type Stream = TcpIo;
 
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, SocketAddr)>> {
         loop {
@@ -118,7 +118,7 @@ impl server::Listener for Listener {
                 Ok((stream, peer)) => {
                     // Frames are written whole, one vectored write per wake-up: Nagle only delays.
                     let accepted = stream.set_nodelay(true).and_then(|()| Async::new(stream));
-                    return Poll::Ready(accepted.map(|stream| (FuturesIo(stream), peer)));
+                    return Poll::Ready(accepted.map(|socket| (TcpIo::new(socket), peer)));
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
                 Err(error) => return Poll::Ready(Err(error)),
@@ -169,18 +169,6 @@ impl server::Sleep for Sleep {
 #[derive(Debug)]
 pub struct FuturesIo<T>(pub T);
 
-impl FuturesIo<Async<TcpStream>> {
-    /// Connects a TCP socket to `addr` (the client's).
-    ///
-    /// # Errors
-    /// As `connect(2)`.
-    pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
-        let stream = Async::<TcpStream>::connect(addr).await?;
-        stream.get_ref().set_nodelay(true)?;
-        Ok(FuturesIo(stream))
-    }
-}
-
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> server::Stream for FuturesIo<T> {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_read(cx, buf)
@@ -197,5 +185,79 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> server::Stream for Futu
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // For an async-io socket this flushes; the FIN goes when the server drops it, next.
         Pin::new(&mut self.0).poll_close(cx)
+    }
+}
+
+/// A TCP socket on the async-io reactor: the server's connections and the client's.
+///
+/// Reads as `Async::poll_read` does, except after a read that did not fill the buffer (the
+/// socket was drained then): the next read arms the reactor's interest again instead of
+/// trying the socket first, where `Async::poll_read` would make two reads that fail with
+/// `WouldBlock` (the second after a readiness already used up). async-io arms interest in
+/// oneshot mode, level-triggered, so arming it while data waits reports the data at once:
+/// nothing is missed. Two system calls fewer per wake-up of a connection that receives
+/// small messages.
+#[derive(Debug)]
+pub struct TcpIo {
+    socket: Async<TcpStream>,
+    /// The last read returned less than it could have.
+    drained: bool,
+}
+
+impl TcpIo {
+    /// A registered socket.
+    pub fn new(socket: Async<TcpStream>) -> TcpIo {
+        TcpIo { socket, drained: false }
+    }
+
+    /// Connects a TCP socket to `addr` (the client's).
+    ///
+    /// # Errors
+    /// As `connect(2)`.
+    pub async fn connect(addr: SocketAddr) -> io::Result<TcpIo> {
+        let socket = Async::<TcpStream>::connect(addr).await?;
+        socket.get_ref().set_nodelay(true)?;
+        Ok(TcpIo::new(socket))
+    }
+
+    /// The socket.
+    pub fn get_ref(&self) -> &Async<TcpStream> {
+        &self.socket
+    }
+}
+
+impl server::Stream for TcpIo {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if std::mem::take(&mut self.drained) {
+            // The first poll takes the readiness that led to the last read, if it is still
+            // recorded; the second arms interest (or finds a newer readiness: then read).
+            for _ in 0..2 {
+                smol::ready!(self.socket.poll_readable(cx))?;
+            }
+        }
+        loop {
+            match self.socket.get_ref().read(buf) {
+                Ok(n) => {
+                    self.drained = n > 0 && n < buf.len();
+                    return Poll::Ready(Ok(n));
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+            smol::ready!(self.socket.poll_readable(cx))?;
+        }
+    }
+
+    fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.socket).poll_write(cx, buf)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // This flushes; the FIN goes when the server drops the socket, next.
+        Pin::new(&mut self.socket).poll_close(cx)
     }
 }
