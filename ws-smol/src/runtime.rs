@@ -116,7 +116,7 @@ impl server::Listener for Listener {
         loop {
             match self.0.get_ref().accept() {
                 Ok((stream, peer)) => {
-                    // Frames are written whole, one vectored write per wake-up: Nagle only delays.
+                    // Frames are written whole, one write per wake-up: Nagle only delays.
                     let accepted = stream.set_nodelay(true).and_then(|()| Async::new(stream));
                     return Poll::Ready(accepted.map(|socket| (TcpIo::new(socket), peer)));
                 }

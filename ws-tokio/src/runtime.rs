@@ -116,7 +116,7 @@ impl server::Listener for Listener {
     fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Self::Stream, SocketAddr)>> {
         self.0.poll_accept(cx).map(|accepted| {
             let (stream, peer) = accepted?;
-            // Frames are written whole, one vectored write per wake-up: Nagle only delays.
+            // Frames are written whole, one write per wake-up: Nagle only delays.
             stream.set_nodelay(true)?;
             Ok((TokioIo(stream), peer))
         })

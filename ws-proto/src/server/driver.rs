@@ -1,7 +1,8 @@
 //! The per-connection driver: one future per connection that reads everything the socket
 //! has into the thread's scratch buffer, feeds it to the `Connection`, runs the callbacks
 //! for the events, applies pushes from other tasks, and writes all ready output in one
-//! vectored write. Model: `ConnectionDriver` in quinn.
+//! write (a plain one when it is one slice, else vectored). Model: `ConnectionDriver` in
+//! quinn.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -225,7 +226,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
     }
 
-    /// Writes everything ready, one vectored write at a time; stops when the socket is full.
+    /// Writes everything ready, one write at a time; stops when the socket is full.
     fn flush(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> io::Result<()> {
         let output = conn.output();
         while output.has_remaining() {

@@ -24,7 +24,7 @@
 //! Each connection is one task, a [driver](driver) that owns the sans-IO
 //! [`Connection`](crate::connection::Connection). On every wake-up it reads all the
 //! socket has into a per-thread 64 KiB scratch buffer, feeds the `Connection`, runs the
-//! callbacks for the events in order, and writes all queued output in one vectored write.
+//! callbacks for the events in order, and writes all queued output in one write.
 //! An idle connection therefore holds no read or write buffer.
 //!
 //! A callback runs with its connection parked in the thread, so `push` to the fd whose
