@@ -14,7 +14,8 @@
 # binaries benches/run.sh builds (target/bench-bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=$PWD/target/bench-bin
+# shellcheck source=benches/common.sh
+. benches/common.sh
 SIZE=${SIZE:-20}
 SECONDS_RUN=${SECONDS_RUN:-4}
 # peer_tungstenite is left out: with one connection it echoes only ~200 messages/s under
@@ -28,20 +29,13 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1
 port=19700
 printf '| server | echoes | instructions | instructions per echo |\n|---|---|---|---|\n'
 for name in $SERVERS; do
-    case $name in
-        ws-*) cmd=("$BIN/$name-echo" --workers 1) ;;
-        *) cmd=("$BIN/$name") ;;
-    esac
-    [ -x "${cmd[0]}" ] || { echo "skipping $name: ${cmd[0]} not built" >&2; continue; }
+    server_cmd "$name" || continue
     port=$((port + 1))
     # Instrumentation starts off: start-up and the handshake are not counted.
     valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/$name.out" \
         "${cmd[@]}" --listen "127.0.0.1:$port" >/dev/null 2>"$WORK/$name.log" &
     pid=$!
-    for _ in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        sleep 0.2
-    done
+    wait_port "$port" || true
     sleep 1
     callgrind_control -i on "$pid" >/dev/null 2>&1
     out=$("$BIN/load" --target "127.0.0.1:$port" --mode echo --connections 1 --size "$SIZE" \

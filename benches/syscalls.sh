@@ -9,7 +9,8 @@
 # Needs perf with the syscalls tracepoints (root) and the binaries benches/run.sh builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=$PWD/target/bench-bin
+# shellcheck source=benches/common.sh
+. benches/common.sh
 SIZE=${SIZE:-20}
 CONNECTIONS=${CONNECTIONS:-100}
 INFLIGHT=${INFLIGHT:-1}
@@ -24,18 +25,11 @@ port=19800
 printf '| server | echoes/s |'; printf ' %s |' "${CALLS[@]}"; printf ' all |\n'
 printf '|---|---|'; printf -- '---|%.0s' "${CALLS[@]}"; printf -- '---|\n'
 for name in $SERVERS; do
-    case $name in
-        ws-*) cmd=("$BIN/$name-echo" --workers 1) ;;
-        *) cmd=("$BIN/$name") ;;
-    esac
-    [ -x "${cmd[0]}" ] || { echo "skipping $name: ${cmd[0]} not built" >&2; continue; }
+    server_cmd "$name" || continue
     port=$((port + 1))
     taskset -c 0 "${cmd[@]}" --listen "127.0.0.1:$port" >/dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 50); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-        sleep 0.1
-    done
+    wait_port "$port" || true
     taskset -c 1 "$BIN/load" --target "127.0.0.1:$port" --mode echo --connections "$CONNECTIONS" \
         --size "$SIZE" --inflight "$INFLIGHT" --duration 4 --warmup 0.5 >"$WORK/load.json" 2>/dev/null &
     load=$!
