@@ -3,15 +3,15 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::io::IoSlice;
 use std::net::ToSocketAddrs;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 
 use super::Error;
+use super::driver::poll_write_output;
 use super::runtime::{Runtime, Sleep, Stream};
 use crate::close::CloseCode;
 use crate::connection::{CloseReason, Config, Connection, Event};
@@ -278,20 +278,7 @@ impl<R: Runtime> Client<R> {
 
 impl<R: Runtime> Io<R> {
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        let output = self.conn.output();
-        while output.has_remaining() {
-            let mut slices = [IoSlice::new(&[]); 16];
-            let n = output.chunks_vectored(&mut slices);
-            match self.stream.poll_write_vectored(cx, slices.get(..n).unwrap_or_default()) {
-                Poll::Ready(Ok(0)) => {
-                    return Poll::Ready(Err(std::io::Error::from(std::io::ErrorKind::WriteZero).into()));
-                }
-                Poll::Ready(Ok(written)) => output.advance(written),
-                Poll::Ready(Err(error)) => return Poll::Ready(Err(error.into())),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-        Poll::Ready(Ok(()))
+        poll_write_output(&mut self.stream, self.conn.output(), cx).map_err(Error::from)
     }
 
     /// Ready once something happened: bytes arrived, the stream ended, or a timer fired.

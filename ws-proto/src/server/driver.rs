@@ -19,7 +19,7 @@ use super::runtime::{Runtime, Sleep, Stream};
 use super::table::{Command, Slot};
 use super::{Callbacks, Policy, Server};
 use crate::close::{CloseCode, CloseFrame};
-use crate::connection::{Connection, Event, Status};
+use crate::connection::{Connection, Event, Output, Status};
 use crate::error::HandshakeError;
 use crate::frame::{Fd, Flags, Frame, Opcode};
 use crate::handshake::{Request, Response};
@@ -94,8 +94,8 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         // while their buffers are still in cache and can go back to the pool.
         let limit = self.policy.buffer_output_size.min(READ_PAUSE_OUTPUT);
         loop {
-            if self.slot.has_commands() {
-                for command in self.slot.take_commands() {
+            if let Some(commands) = self.slot.take_commands() {
+                for command in commands {
                     self.apply(&mut conn, command);
                 }
             }
@@ -226,28 +226,13 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
     }
 
-    /// Writes everything ready, one write at a time; stops when the socket is full.
+    /// Writes everything ready; stops when the socket is full.
     fn flush(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> io::Result<()> {
         let output = conn.output();
-        while output.has_remaining() {
-            let poll = if output.chunk().len() == output.remaining() {
-                // All in one slice (small frames packed together): a plain write, and no
-                // slice array to fill.
-                self.stream.poll_write(cx, output.chunk())
-            } else {
-                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-                let n = output.chunks_vectored(&mut slices);
-                self.stream.poll_write_vectored(cx, slices.get(..n).unwrap_or_default())
-            };
-            match poll {
-                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-                Poll::Ready(Ok(written)) => output.advance(written),
-                Poll::Ready(Err(error)) => return Err(error),
-                Poll::Pending => return Ok(()),
-            }
+        if poll_write_output(&mut self.stream, output, cx)?.is_ready() {
+            // Free the queue: an idle connection holds no output memory.
+            output.clear();
         }
-        // Free the queue: an idle connection holds no output memory.
-        output.clear();
         Ok(())
     }
 
@@ -527,6 +512,32 @@ fn call<R: Runtime, T>(
         }
     }
     Some((parked.conn, parked.close_now))
+}
+
+/// Writes `output` to `stream`, one write at a time (a plain one when what is left is one
+/// slice: small frames packed together; else vectored), until it is empty (`Ready`) or the
+/// socket is full (`Pending`). The server's driver and the client both write this way.
+pub(super) fn poll_write_output<S: Stream>(
+    stream: &mut S,
+    output: &mut Output,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
+    while output.has_remaining() {
+        let poll = if output.chunk().len() == output.remaining() {
+            stream.poll_write(cx, output.chunk())
+        } else {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let n = output.chunks_vectored(&mut slices);
+            stream.poll_write_vectored(cx, slices.get(..n).unwrap_or_default())
+        };
+        match poll {
+            Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+            Poll::Ready(Ok(written)) => output.advance(written),
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+    Poll::Ready(Ok(()))
 }
 
 enum Read {

@@ -131,16 +131,17 @@ impl Slot {
         }
     }
 
-    /// Takes every queued command, if any (one atomic load when there are none). The
-    /// queue's memory is freed, so an idle connection holds none.
-    pub(crate) fn take_commands(&self) -> VecDeque<Command> {
+    /// Takes every queued command; `None` when there are none (one atomic load, nothing
+    /// else). The queue's memory is freed, so an idle connection holds none.
+    #[inline]
+    pub(crate) fn take_commands(&self) -> Option<VecDeque<Command>> {
         // A plain load first: the common case (nothing queued) writes nothing.
         if !self.pending.load(Ordering::Acquire) || !self.pending.swap(false, Ordering::Acquire) {
-            return VecDeque::new();
+            return None;
         }
         let mut mailbox = lock(&self.mailbox);
         mailbox.bytes = 0;
-        std::mem::take(&mut mailbox.commands)
+        Some(std::mem::take(&mut mailbox.commands))
     }
 
     /// Whether commands are waiting.
