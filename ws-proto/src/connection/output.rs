@@ -300,8 +300,8 @@ mod spare {
 /// Payloads up to this many bytes are copied next to their header instead of being queued
 /// as separate `Bytes`, so that a connection's output is often one slice, written with a
 /// plain `send`. Measured on loopback TCP (2026-12-02): a `writev` of a 4-byte header and
-/// a payload costs the kernel ~170-250 ns more than copying both into one buffer and
-/// `send`ing it, up to 2 KiB payloads; from ~8 KiB on, the copy costs more.
+/// a 1-2 KiB payload costs 150-290 ns more than copying both into one buffer and `send`ing
+/// it; level at 4 KiB; from 8 KiB on, the copy costs more (BENCHMARKS.md, item 11).
 const PACK_LIMIT: usize = 2048;
 /// The first allocation of a packed chunk.
 const PACK_INITIAL: usize = 512;
