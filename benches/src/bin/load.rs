@@ -168,8 +168,11 @@ struct Report {
     rss_per_conn: Option<f64>,
     /// Broadcast: messages the sender got back per second.
     sent_rate: Option<f64>,
-    /// zlib-rs raw deflate + inflate of the same messages, ns per message, on this core.
+    /// zlib-rs raw deflate + inflate of the same messages, ns per message, on this core,
+    /// through one warm deflate stream.
     zlib_ns_per_msg: Option<f64>,
+    /// The same through one deflate stream per connection, taking turns.
+    zlib_states_ns_per_msg: Option<f64>,
     compression_negotiated: Option<bool>,
     /// The load generator's CPU use over the window (1.0 = its whole core).
     load_cpu_util: Option<f64>,
@@ -221,6 +224,9 @@ impl Report {
         }
         if let Some(z) = self.zlib_ns_per_msg {
             s += &format!(", zlib deflate+inflate {z:.0} ns/msg");
+        }
+        if let Some(z) = self.zlib_states_ns_per_msg {
+            s += &format!(" (one stream per connection: {z:.0})");
         }
         if self.failed() {
             s += &format!(
@@ -274,6 +280,7 @@ impl Report {
         opt(&mut f, "rss_per_conn", self.rss_per_conn);
         opt(&mut f, "sent_rate", self.sent_rate);
         opt(&mut f, "zlib_ns_per_msg", self.zlib_ns_per_msg);
+        opt(&mut f, "zlib_states_ns_per_msg", self.zlib_states_ns_per_msg);
         opt(&mut f, "load_cpu_util", self.load_cpu_util);
         opt(&mut f, "others_cpu_util", self.others_cpu_util);
         if let Some(c) = self.compression_negotiated {
@@ -708,7 +715,11 @@ async fn echo(o: &Opts) -> Result<Report, String> {
     if o.compression && negotiated != Some(true) {
         return Err("--compression: the server did not agree to permessage-deflate".into());
     }
-    let zlib = if o.compression { Some(zlib_calibration(&corpus)) } else { None };
+    let (zlib, zlib_states) = if o.compression {
+        (Some(zlib_calibration(&corpus, 1, 1)), Some(zlib_calibration(&corpus, o.connections, o.inflight)))
+    } else {
+        (None, None)
+    };
     let shared = Arc::new(Shared::default());
     let start = Instant::now();
     let t_start = start + Duration::from_secs_f64(o.warmup);
@@ -726,7 +737,12 @@ async fn echo(o: &Opts) -> Result<Report, String> {
     let w = window(o, &shared.received, t_start, t_end).await;
     let drain_deadline = t_end + Duration::from_secs(10);
     let mut latencies = Vec::new();
-    let mut report = Report { zlib_ns_per_msg: zlib, compression_negotiated: negotiated, ..Report::default() };
+    let mut report = Report {
+        zlib_ns_per_msg: zlib,
+        zlib_states_ns_per_msg: zlib_states,
+        compression_negotiated: negotiated,
+        ..Report::default()
+    };
     for h in handles {
         match tokio::time::timeout_at(drain_deadline.into(), h).await {
             Ok(Ok(r)) => {
@@ -919,11 +935,18 @@ fn percentiles(ns: &mut [u32]) -> Option<Latency> {
     Some(Latency { p50_us: at(0.5), p99_us: at(0.99), p999_us: at(0.999), max_us: at(1.0) })
 }
 
-/// Raw zlib-rs (flate2) doing what a compressing echo server does per message: inflate the
-/// client's message (window kept, as a server with client context takeover would) and
-/// deflate the echo with context takeover, sync flush, tail stripped. ns per message.
-fn zlib_calibration(corpus: &Corpus) -> f64 {
-    let mut deflate = Compress::new_with_window_bits(Compression::new(6), false, 15);
+/// Raw zlib-rs (flate2) doing what a compressing echo server does per message, with the
+/// parameters this client negotiates: inflate the client's message with a state reset after
+/// each (client_no_context_takeover: a server can share one, warm), and deflate the echo
+/// with context takeover, sync flush, tail stripped. ns per message.
+///
+/// With `states` = 1 every echo goes through one warm deflate stream. A server keeps a
+/// deflate stream per connection (several hundred KiB each), so with `states` = the
+/// connection count the streams take turns, `batch` messages (those in flight) each: the
+/// same work with state that has gone cold meanwhile.
+fn zlib_calibration(corpus: &Corpus, states: usize, batch: usize) -> f64 {
+    let mut deflates: Vec<Compress> =
+        (0..states.max(1)).map(|_| Compress::new_with_window_bits(Compression::new(6), false, 15)).collect();
     let mut inflate = Decompress::new_with_window_bits(false, 15);
     let compressed: Vec<Vec<u8>> = corpus
         .payloads
@@ -937,9 +960,16 @@ fn zlib_calibration(corpus: &Corpus) -> f64 {
     let max = corpus.payloads.iter().map(Vec::len).max().unwrap_or(0);
     let mut out = Vec::with_capacity(max + max / 8 + 64);
     let mut plain = Vec::with_capacity(max + 64);
+    let batch = batch.max(1);
+    // Message `m` of stream `d` is payload `(d + m) % DISTINCT`, as connection `d` sends
+    // them: what its window holds from earlier messages decides how much deflate can match.
+    let mut sent = vec![0usize; deflates.len()];
     let mut run = |count: usize| {
         for i in 0..count {
-            let k = i % DISTINCT;
+            let d = (i / batch) % deflates.len();
+            let (Some(deflate), Some(m)) = (deflates.get_mut(d), sent.get_mut(d)) else { return };
+            let k = (d + *m) % DISTINCT;
+            *m += 1;
             plain.clear();
             let before = inflate.total_in();
             while ((inflate.total_in() - before) as usize) < compressed[k].len() {
@@ -949,6 +979,7 @@ fn zlib_calibration(corpus: &Corpus) -> f64 {
                     plain.reserve(max);
                 }
             }
+            inflate.reset(false);
             out.clear();
             let before = deflate.total_in();
             loop {
@@ -962,8 +993,10 @@ fn zlib_calibration(corpus: &Corpus) -> f64 {
             std::hint::black_box(&out);
         }
     };
-    run(64);
-    let count = (4_000_000 / (max + 64)).clamp(200, 20_000);
+    // Every stream has done some work (its memory is allocated and touched) before timing.
+    let rounds = states.max(1) * batch;
+    run(rounds.max(64));
+    let count = (4_000_000 / (max + 64)).clamp(200, 20_000).max(2 * rounds);
     let t = Instant::now();
     run(count);
     t.elapsed().as_nanos() as f64 / count as f64
