@@ -85,6 +85,7 @@ pub mod handshake;
 pub mod mask;
 #[cfg(feature = "server")]
 pub mod server;
+mod spare;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame};

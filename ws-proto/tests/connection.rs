@@ -680,6 +680,43 @@ fn broadcast_is_compressed_once_where_the_agreement_allows() {
 }
 
 #[test]
+fn prepared_messages_of_every_size_reach_the_client_whole_and_leave_the_message_as_it_was() {
+    // Small payloads are copied beside their header from the shared message, large ones
+    // queued by reference, and ones over max_outgoing_frame_size fragmented.
+    // A client frames each anew, masked.
+    let configs = [Config::default(), Config { max_outgoing_frame_size: Some(1000), ..Config::default() }];
+    for (config, role) in configs.iter().flat_map(|c| ROLES.map(|role| (c.clone(), role))) {
+        let mut pair = Pair::open(config);
+        let sizes = [0usize, 1, 125, 126, 2047, 2048, 2049, 65536, 100_000];
+        let prepared: Vec<PreparedMessage> = sizes
+            .iter()
+            .map(|&n| PreparedMessage::new(Message::binary((0..n).map(|i| i as u8).collect::<Vec<u8>>())))
+            .collect();
+        for message in &prepared {
+            let (tx, _) = pair.side(role);
+            tx.send_prepared(message).unwrap();
+            // Twice: the first send must not have used up or changed the shared payload.
+            tx.send_prepared(message).unwrap();
+        }
+        pair.drive();
+        let got = messages(if role == Role::Server { &pair.client_events } else { &pair.server_events });
+        let want: Vec<Message> = sizes
+            .iter()
+            .flat_map(|&n| {
+                let m = Message::binary((0..n).map(|i| i as u8).collect::<Vec<u8>>());
+                [m.clone(), m]
+            })
+            .collect();
+        assert_eq!(got, want);
+    }
+    // Over max_outgoing_frame_size the message goes out in frames of that size.
+    let mut pair = Pair::open(Config { max_outgoing_frame_size: Some(1000), ..Config::default() });
+    pair.server.send_prepared(&PreparedMessage::new(Message::binary(vec![7u8; 2049]))).unwrap();
+    let first = next_wire_frame(&mut pair.server);
+    assert_eq!((first.data.len(), first.finish), (1000, false));
+}
+
+#[test]
 fn each_kept_alive_request_gets_a_fresh_handshake_timeout() {
     let t0 = Instant::now();
     let mut server = Connection::server(Arc::new(Config::default()), t0);

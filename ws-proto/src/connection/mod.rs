@@ -484,15 +484,18 @@ impl Connection {
         }
         if self.role != Role::Server {
             // Client frames must be masked with a fresh key each: encode anew.
-            return self.send_frame(prepared.opcode, prepared.plain.clone(), Flags::FIN);
+            return self.send_frame(prepared.opcode, prepared.plain.payload(), Flags::FIN);
         }
-        let compressed = match (&prepared.compressed, &self.deflate) {
-            (Some((payload, bits)), Some(deflate)) if deflate.accepts_shared(*bits) => Some(payload.clone()),
-            _ => None,
+        let (framed, compressed) = match (&prepared.compressed, &self.deflate) {
+            (Some((framed, bits)), Some(deflate)) if deflate.accepts_shared(*bits) => (framed, true),
+            _ => (&prepared.plain, false),
         };
-        match compressed {
-            Some(payload) => self.queue_data(prepared.opcode, payload, true, true),
-            None => self.queue_data(prepared.opcode, prepared.plain.clone(), true, false),
+        if framed.payload_len() <= self.max_outgoing_frame() {
+            // Framed once for every receiver: a small frame is copied as it is, a large one
+            // queued by reference.
+            self.output.push_raw_ref(&framed.bytes);
+        } else {
+            self.queue_data(prepared.opcode, framed.payload(), true, compressed);
         }
         Ok(())
     }
@@ -1027,7 +1030,7 @@ impl Connection {
     /// Queues a data message's payload, split into frames when
     /// `max_outgoing_frame_size` says so.
     fn queue_data(&mut self, opcode: Opcode, payload: Bytes, fin: bool, rsv1: bool) {
-        let max = self.config.max_outgoing_frame_size.unwrap_or(usize::MAX).max(1);
+        let max = self.max_outgoing_frame();
         if payload.len() <= max {
             self.queue_frame(opcode, payload, fin, rsv1);
             return;
@@ -1040,6 +1043,11 @@ impl Connection {
             self.queue_frame(op, piece, fin && rest.is_empty(), rsv1 && first);
             first = false;
         }
+    }
+
+    /// The largest payload sent as one frame.
+    fn max_outgoing_frame(&self) -> usize {
+        self.config.max_outgoing_frame_size.unwrap_or(usize::MAX).max(1)
     }
 
     fn queue_frame(&mut self, opcode: Opcode, payload: Bytes, fin: bool, rsv1: bool) {
@@ -1144,22 +1152,64 @@ const RESERVE_MIN: usize = 16 * 1024;
 #[derive(Debug, Clone)]
 pub struct PreparedMessage {
     opcode: Opcode,
-    plain: Bytes,
-    compressed: Option<(Bytes, u8)>,
+    plain: Framed,
+    /// Compressed, and the window it was compressed for.
+    compressed: Option<(Framed, u8)>,
 }
 
 impl PreparedMessage {
     /// A message sent as it is to every receiver.
     pub fn new(message: Message) -> PreparedMessage {
-        PreparedMessage { opcode: message.opcode(), plain: message.into_data(), compressed: None }
+        let opcode = message.opcode();
+        PreparedMessage { opcode, plain: Framed::new(opcode, message.data(), false), compressed: None }
     }
 
     /// A message compressed once (with no context, `window_bits` 9–15) for receivers whose
     /// agreement allows it, and sent plain to the others.
     pub fn compressed(message: Message, window_bits: u8, level: u32) -> PreparedMessage {
         let bits = window_bits.clamp(9, 15);
+        let opcode = message.opcode();
         let compressed = crate::deflate::compress_once(message.data(), bits, level);
-        PreparedMessage { opcode: message.opcode(), plain: message.into_data(), compressed: Some((compressed, bits)) }
+        PreparedMessage {
+            opcode,
+            plain: Framed::new(opcode, message.data(), false),
+            compressed: Some((Framed::new(opcode, &compressed, true), bits)),
+        }
+    }
+}
+
+/// A whole message framed as a server sends it (FIN, unmasked; RSV1 when compressed):
+/// header and payload in one buffer, so that each receiver copies or references one slice.
+#[derive(Debug, Clone)]
+struct Framed {
+    bytes: Bytes,
+    head_len: usize,
+}
+
+impl Framed {
+    fn new(opcode: Opcode, payload: &[u8], compressed: bool) -> Framed {
+        let header = FrameHeader {
+            fin: true,
+            rsv: if compressed { 0x40 } else { 0 },
+            opcode,
+            mask: None,
+            payload_len: payload.len() as u64,
+        };
+        let mut head = [0; FrameHeader::MAX_LEN];
+        let head_len = header.encode(&mut head);
+        let mut bytes = BytesMut::with_capacity(head_len + payload.len());
+        bytes.extend_from_slice(head.get(..head_len).unwrap_or_default());
+        bytes.extend_from_slice(payload);
+        Framed { bytes: bytes.freeze(), head_len }
+    }
+
+    fn payload_len(&self) -> usize {
+        self.bytes.len() - self.head_len
+    }
+
+    /// The payload alone (no copy), to frame it anew: for a client, or in fragments.
+    fn payload(&self) -> Bytes {
+        self.bytes.slice(self.head_len..)
     }
 }
 

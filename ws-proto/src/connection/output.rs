@@ -92,6 +92,17 @@ impl Output {
         }
     }
 
+    /// [`push_raw`](Output::push_raw) for bytes that stay with the caller (a broadcast's
+    /// frame, queued on every receiver): cloned only if queued by reference.
+    pub(crate) fn push_raw_ref(&mut self, bytes: &Bytes) {
+        self.len += bytes.len();
+        if bytes.len() <= PACK_LIMIT {
+            self.push_packed([bytes, &[]]);
+        } else if !bytes.is_empty() {
+            self.push_chunk(Chunk::Raw(bytes.clone()));
+        }
+    }
+
     /// Appends `parts` after everything queued: to `packed` while nothing else is queued,
     /// else to the packed chunk at the back, starting one if there is none.
     fn push_packed(&mut self, parts: [&[u8]; 2]) {
@@ -229,9 +240,8 @@ impl Chunk {
 
 /// Packing buffers kept per thread between writes.
 mod spare {
-    use std::thread::LocalKey;
-
     use super::*;
+    use crate::spare::{pop, push};
 
     thread_local! {
         pub(super) static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
@@ -247,7 +257,7 @@ mod spare {
     /// `take_queue`.
     pub(super) fn put_queue(queue: VecDeque<Chunk>) {
         if queue.capacity() > 0 && queue.capacity() <= QUEUE_MAX && queue.is_empty() {
-            push(&QUEUES, queue);
+            push(&QUEUES, queue, SPARE_LEN);
         }
     }
 
@@ -268,24 +278,8 @@ mod spare {
         // which only this `BytesMut` uses: packed bytes are only lent to writes, never
         // split off.
         if (buf.capacity() >= PACK_INITIAL || buf.try_reclaim(PACK_INITIAL)) && buf.capacity() <= SPARE_MAX {
-            push(&SPARE, buf);
+            push(&SPARE, buf, SPARE_LEN);
         }
-    }
-
-    /// The last spare kept in `spares`, if any (none while the thread is being torn down).
-    fn pop<T: 'static>(spares: &'static LocalKey<RefCell<Vec<T>>>) -> Option<T> {
-        spares.try_with(|spare| spare.try_borrow_mut().ok()?.pop()).ok().flatten()
-    }
-
-    /// Keeps `value` in `spares` unless it already holds `SPARE_LEN`.
-    fn push<T: 'static>(spares: &'static LocalKey<RefCell<Vec<T>>>, value: T) {
-        let _ = spares.try_with(|spare| {
-            if let Ok(mut spare) = spare.try_borrow_mut()
-                && spare.len() < SPARE_LEN
-            {
-                spare.push(value);
-            }
-        });
     }
 
     /// Spares kept per thread, of each kind: one serves a worker whose writes go out

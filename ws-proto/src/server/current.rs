@@ -42,6 +42,14 @@ pub(crate) fn with_current<T>(server: usize, fd: Option<Fd>, f: impl FnOnce(&mut
     })
 }
 
+/// The fd of the connection of `server` whose callback is running on this thread, if any.
+pub(crate) fn parked_fd(server: usize) -> Option<Fd> {
+    CURRENT.with(|current| {
+        let current = current.try_borrow().ok()?;
+        current.as_ref().filter(|parked| parked.server == server).map(|parked| parked.fd)
+    })
+}
+
 /// Runs `f` with this thread's read buffer (`SCRATCH_SIZE` bytes, allocated once per
 /// thread): connections read into it and keep only what they must, so an idle connection
 /// holds no read buffer.

@@ -16,7 +16,7 @@ use bytes::Buf;
 
 use super::current::{Parked, with_parked, with_scratch};
 use super::runtime::{Runtime, Sleep, Stream};
-use super::table::{Command, Slot};
+use super::table::{Command, Slot, recycle_commands};
 use super::{Callbacks, Policy, Server};
 use crate::close::{CloseCode, CloseFrame};
 use crate::connection::{Connection, Event, Output, Status};
@@ -94,10 +94,11 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         // while their buffers are still in cache and can go back to the pool.
         let limit = self.policy.buffer_output_size.min(READ_PAUSE_OUTPUT);
         loop {
-            if let Some(commands) = self.slot.take_commands() {
-                for command in commands {
+            if let Some(mut commands) = self.slot.take_commands() {
+                for command in commands.drain(..) {
                     self.apply(&mut conn, command);
                 }
+                recycle_commands(commands);
             }
             conn = self.dispatch(conn)?;
             if self.has(ABORT) {

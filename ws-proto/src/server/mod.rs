@@ -372,7 +372,7 @@ impl<R: Runtime> Server<R> {
         if let Some(waker) = lock(&self.inner.state).accept_waker.take() {
             waker.wake();
         }
-        for slot in self.inner.table.slots() {
+        for slot in self.inner.table.slots().iter() {
             slot.post_control(Command::Shutdown);
         }
     }
@@ -497,7 +497,7 @@ impl<R: Runtime> Server<R> {
         while self.inner.table.len() > 0 && runtime.now() < deadline {
             self.sleep(Duration::from_millis(10)).await;
         }
-        for slot in self.inner.table.slots() {
+        for slot in self.inner.table.slots().iter() {
             slot.post_control(Command::Abort);
         }
     }

@@ -10,8 +10,8 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::current::{Parked, with_current};
-use super::table::Command;
+use super::current::{Parked, parked_fd, with_current};
+use super::table::{Command, Slot};
 use super::{ClientInfo, DisconnectError, PushError, Runtime, Server};
 use crate::close::{CloseCode, MAX_CLOSE_REASON};
 use crate::connection::{Message, PreparedMessage, Status};
@@ -94,8 +94,13 @@ impl<R: Runtime> Server<R> {
     /// # }
     /// ```
     pub fn broadcast(&self, data: impl Into<Bytes>, opcode: Opcode, flags: Flags) -> usize {
-        let fds: Vec<Fd> = self.inner.table.slots().iter().map(|slot| slot.fd).collect();
-        self.broadcast_to(fds, data, opcode, flags)
+        match self.prepare(data.into(), opcode, flags) {
+            Some((prepared, len, _)) => {
+                let slots = self.inner.table.slots();
+                self.send_prepared_each(slots.iter().map(|slot| (slot.fd, Some(&**slot))), &prepared, len)
+            }
+            None => 0,
+        }
     }
 
     /// Like [`broadcast`](Server::broadcast), to the given connections only.
@@ -170,7 +175,9 @@ impl<R: Runtime> Server<R> {
 
     /// The fds of every open connection, in order (the reference's `$server->connections`).
     pub fn connections(&self) -> Vec<Fd> {
-        self.inner.table.slots().iter().map(|slot| slot.fd).collect()
+        let mut fds: Vec<Fd> = self.inner.table.slots().iter().map(|slot| slot.fd).collect();
+        fds.sort_unstable();
+        fds
     }
 
     /// Writes raw bytes to the connection, outside any framing (the reference's `send`):
@@ -251,18 +258,35 @@ impl<R: Runtime> Server<R> {
         prepared: &Arc<PreparedMessage>,
         len: usize,
     ) -> usize {
+        let table = &self.inner.table;
+        self.send_prepared_each(fds.into_iter().map(|fd| (fd, table.get(fd))), prepared, len)
+    }
+
+    /// Queues a prepared message on each target (an fd and its slot, if it has one): straight
+    /// in for the connection whose callback is running on this thread, through the mailbox
+    /// for the others. Returns how many took it.
+    fn send_prepared_each<S: std::borrow::Borrow<Slot>>(
+        &self,
+        targets: impl Iterator<Item = (Fd, Option<S>)>,
+        prepared: &Arc<PreparedMessage>,
+        len: usize,
+    ) -> usize {
         let limit = self.inner.buffer_output_size.load(Ordering::Relaxed);
+        // Looked up once: which of the targets, if any, is parked here.
+        let parked_fd = parked_fd(self.key());
         let mut sent = 0;
-        for fd in fds {
-            let fast = with_current(self.key(), Some(fd), |parked| {
-                room(parked, len, limit) && parked.conn.send_prepared(prepared).is_ok()
-            });
-            let queued = match fast {
-                Some(queued) => queued,
-                None => self.inner.table.get(fd).is_some_and(|slot| {
+        for (fd, slot) in targets {
+            let queued = if parked_fd == Some(fd) {
+                with_current(self.key(), Some(fd), |parked| {
+                    room(parked, len, limit) && parked.conn.send_prepared(prepared).is_ok()
+                })
+                .unwrap_or(false)
+            } else {
+                slot.is_some_and(|slot| {
+                    let slot = slot.borrow();
                     slot.status() == Some(Status::Active)
                         && slot.post(Command::Prepared(prepared.clone(), len), limit).is_ok()
-                }),
+                })
             };
             sent += usize::from(queued);
         }
