@@ -7,6 +7,7 @@
 #
 #   benches/callgrind.sh                     # every echo server, 20 B, one connection
 #   SERVERS="ws-tokio peer_tokio_websockets" SIZE=1024 benches/callgrind.sh
+#   MODE=broadcast benches/callgrind.sh      # our adapters, per broadcast delivery
 #
 # One connection with one message in flight: every echo is one wake-up, one read and one
 # write for every server, so that batching (which a slower server under callgrind would get
@@ -18,16 +19,26 @@ cd "$(dirname "$0")/.."
 . benches/common.sh
 SIZE=${SIZE:-20}
 SECONDS_RUN=${SECONDS_RUN:-4}
+# MODE=broadcast: instructions per delivery of benches/run.sh's broadcast load (1,000
+# receivers, 64 B, 16 in flight), counted from the moment every connection is up; our
+# adapters only (the peers have no broadcast).
+MODE=${MODE:-echo}
 # peer_tungstenite is left out: with one connection it echoes only ~200 messages/s under
 # callgrind, so its count is not comparable.
-SERVERS=${SERVERS:-"ws-tokio ws-async-std ws-smol peer_fastwebsockets peer_tokio_websockets"}
+if [ "$MODE" = broadcast ]; then
+    SERVERS=${SERVERS:-"ws-tokio ws-async-std ws-smol"}
+else
+    SERVERS=${SERVERS:-"ws-tokio ws-async-std ws-smol peer_fastwebsockets peer_tokio_websockets"}
+fi
 WORK=$(mktemp -d /tmp/ws-callgrind.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
 [ -x "$BIN/load" ] || { echo "run benches/run.sh first (it builds $BIN)" >&2; exit 1; }
 
 port=19700
-printf '| server | echoes | instructions | instructions per echo |\n|---|---|---|---|\n'
+what=echo
+[ "$MODE" = broadcast ] && what=delivery
+printf '| server | %ss | instructions | instructions per %s |\n|---|---|---|---|\n' "$what" "$what"
 for name in $SERVERS; do
     server_cmd "$name" || continue
     port=$((port + 1))
@@ -37,9 +48,21 @@ for name in $SERVERS; do
     pid=$!
     wait_port "$port" || true
     sleep 1
-    callgrind_control -i on "$pid" >/dev/null 2>&1
-    out=$("$BIN/load" --target "127.0.0.1:$port" --mode echo --connections 1 --size "$SIZE" \
-        --inflight 1 --duration "$SECONDS_RUN" --warmup 0.5 2>/dev/null)
+    if [ "$MODE" = broadcast ]; then
+        # The 1,001 handshakes are not counted: counting starts once the load generator says
+        # every connection is up (within ~50 ms, under 1% of the deliveries).
+        "$BIN/load" --target "127.0.0.1:$port" --mode broadcast --connections 1000 --size 64 \
+            --inflight 16 --duration "$SECONDS_RUN" --warmup 0 >"$WORK/load.out" 2>"$WORK/load.err" &
+        load=$!
+        for _ in $(seq 1200); do grep -q connected "$WORK/load.err" && break; sleep 0.05; done
+        callgrind_control -i on "$pid" >/dev/null 2>&1
+        wait "$load" || true
+        out=$(cat "$WORK/load.out")
+    else
+        callgrind_control -i on "$pid" >/dev/null 2>&1
+        out=$("$BIN/load" --target "127.0.0.1:$port" --mode echo --connections 1 --size "$SIZE" \
+            --inflight 1 --duration "$SECONDS_RUN" --warmup 0.5 2>/dev/null)
+    fi
     callgrind_control -i off "$pid" >/dev/null 2>&1
     callgrind_control -d "$pid" >/dev/null 2>&1
     kill -9 "$pid" 2>/dev/null || true

@@ -374,8 +374,10 @@ const SHARDS: usize = 16;
 /// Emptied mailbox queues kept per thread: about as many connections as a worker polls
 /// between two broadcasts of a busy sender.
 const SPARE_COMMANDS_LEN: usize = 64;
-/// A queue that grew past this many commands is freed, not kept.
-const SPARE_COMMANDS_MAX: usize = 1024;
+/// A queue that grew past this many commands is freed, not kept: with commands of 40 bytes
+/// a thread keeps at most 1.25 MiB of spares, and only after a burst (a receiver that
+/// missed hundreds of broadcasts).
+const SPARE_COMMANDS_MAX: usize = 512;
 
 #[cfg(test)]
 mod tests {
@@ -399,6 +401,12 @@ mod tests {
 
     fn frame() -> Command {
         Command::Raw(Bytes::from_static(b"x"))
+    }
+
+    #[test]
+    fn a_command_is_40_bytes() {
+        // The bound on the spares kept per thread (SPARE_COMMANDS_MAX) assumes it.
+        assert!(std::mem::size_of::<Command>() <= 40);
     }
 
     #[test]
