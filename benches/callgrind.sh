@@ -23,6 +23,7 @@ SECONDS_RUN=${SECONDS_RUN:-4}
 # receivers, 64 B, 16 in flight), counted from the moment every connection is up; our
 # adapters only (the peers have no broadcast).
 MODE=${MODE:-echo}
+SETTLE=${SETTLE:-8}
 # peer_tungstenite is left out: with one connection it echoes only ~200 messages/s under
 # callgrind, so its count is not comparable.
 if [ "$MODE" = broadcast ]; then
@@ -36,38 +37,47 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1
 [ -x "$BIN/load" ] || { echo "run benches/run.sh first (it builds $BIN)" >&2; exit 1; }
 
 port=19700
-what=echo
-[ "$MODE" = broadcast ] && what=delivery
-printf '| server | %ss | instructions | instructions per %s |\n|---|---|---|---|\n' "$what" "$what"
+what=echo whats=echoes
+[ "$MODE" = broadcast ] && what=delivery whats=deliveries
+printf '| server | %s | instructions | instructions per %s |\n|---|---|---|---|\n' "$whats" "$what"
 for name in $SERVERS; do
     server_cmd "$name" || continue
     port=$((port + 1))
     # Instrumentation starts off: start-up and the handshake are not counted.
-    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/$name.out" \
+    # Pinned as in benches/run.sh (server on core 0, load on core 1): how many broadcasts a
+    # receiver collects per write depends on the two not sharing a core.
+    taskset -c 0 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$WORK/$name.out" \
         "${cmd[@]}" --listen "127.0.0.1:$port" >/dev/null 2>"$WORK/$name.log" &
     pid=$!
     wait_port "$port" || true
     sleep 1
     if [ "$MODE" = broadcast ]; then
-        # The 1,001 handshakes are not counted: counting starts once the load generator says
-        # every connection is up (within ~50 ms, under 1% of the deliveries).
-        "$BIN/load" --target "127.0.0.1:$port" --mode broadcast --connections 1000 --size 64 \
-            --inflight 16 --duration "$SECONDS_RUN" --warmup 0 >"$WORK/load.out" 2>"$WORK/load.err" &
+        # Counted over the load generator's own window: from 3 s after every connection is
+        # up (how many broadcasts a receiver collects per write settles by then) for
+        # SECONDS_RUN, divided by the deliveries it counted in that window. The switches
+        # follow its "connected" line within ~0.1 s, a few percent of the window.
+        taskset -c 1 "$BIN/load" --target "127.0.0.1:$port" --mode broadcast --connections 1000 --size 64 \
+            --inflight 16 --duration "$SECONDS_RUN" --warmup "$SETTLE" >"$WORK/load.out" 2>"$WORK/load.err" &
         load=$!
         for _ in $(seq 1200); do grep -q connected "$WORK/load.err" && break; sleep 0.05; done
+        sleep "$SETTLE"
         callgrind_control -i on "$pid" >/dev/null 2>&1
+        sleep "$SECONDS_RUN"
+        callgrind_control -i off "$pid" >/dev/null 2>&1
         wait "$load" || true
         out=$(cat "$WORK/load.out")
     else
         callgrind_control -i on "$pid" >/dev/null 2>&1
-        out=$("$BIN/load" --target "127.0.0.1:$port" --mode echo --connections 1 --size "$SIZE" \
+        out=$(taskset -c 1 "$BIN/load" --target "127.0.0.1:$port" --mode echo --connections 1 --size "$SIZE" \
             --inflight 1 --duration "$SECONDS_RUN" --warmup 0.5 2>/dev/null)
     fi
     callgrind_control -i off "$pid" >/dev/null 2>&1
     callgrind_control -d "$pid" >/dev/null 2>&1
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    echoes=$(printf '%s\n' "$out" | python3 -c 'import json,sys; print(next(json.loads(l) for l in sys.stdin if l.startswith("{"))["total"])')
+    field=total
+    [ "$MODE" = broadcast ] && field=count
+    echoes=$(printf '%s\n' "$out" | python3 -c "import json,sys; print(next(json.loads(l) for l in sys.stdin if l.startswith('{'))['$field'])")
     total=0
     for f in "$WORK/$name.out".*; do
         n=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}' | head -1)
