@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ws_proto::handshake::accept_key;
-use ws_proto::server::{Client, ClientSettings, DisconnectError, Error, Runtime, Server, Settings};
-use ws_proto::{Fd, Flags, Frame, Opcode, Status};
+use ws_proto::server::{Client, ClientSettings, DisconnectError, Error, PushError, Runtime, Server, Settings};
+use ws_proto::{Fd, Flags, Frame, Opcode, SendError, Status};
 
 use crate::raw::upgrade_request;
 use crate::{Log, Raw, TestServer, eventually};
@@ -275,6 +275,69 @@ pub fn push_from_another_thread<R: Runtime + Default>() {
         assert_eq!(raw.frame().data, format!("n{i}"));
     }
     pusher.join().unwrap();
+}
+
+/// A pushed text is checked to be UTF-8 unless it is the very text message being
+/// delivered (echoed from its own `on_message`, already checked when it came): a slice of
+/// it that cuts a character, an altered copy, or a binary message pushed as text, all of
+/// the size that skips the second check, are refused; from another thread and by
+/// broadcast too.
+pub fn pushed_text_is_checked_unless_it_is_the_message_echoed<R: Runtime + Default>() {
+    let log = Log::default();
+    let results = log.clone();
+    let test = TestServer::<R>::start(Settings::default(), move |server| {
+        server.on_message(move |server, frame| {
+            let fd = frame.fd;
+            let outcome = |result: Result<(), PushError>| match result {
+                Ok(()) => "ok".to_string(),
+                Err(PushError::InvalidFrame(SendError::InvalidUtf8)) => "invalid".to_string(),
+                Err(other) => format!("{other}"),
+            };
+            let data = frame.data.clone();
+            if frame.opcode == Opcode::Binary {
+                results.push(format!("binary as text: {}", outcome(server.push(fd, frame.data))));
+                return;
+            }
+            // "é" is two bytes: the last byte of the message is the second half of one.
+            let cut = data.slice(..data.len() - 1);
+            results.push(format!("cut: {}", outcome(server.push(fd, cut))));
+            let mut altered = data.to_vec();
+            if let Some(last) = altered.last_mut() {
+                *last = 0xff;
+            }
+            results.push(format!("altered: {}", outcome(server.push(fd, altered))));
+            let cut = data.slice(..data.len() - 1);
+            results.push(format!("broadcast cut: {}", server.broadcast(cut, Opcode::Text, Flags::FIN)));
+            let elsewhere = server.clone();
+            let other = data.slice(..data.len() - 1);
+            let thread = std::thread::spawn(move || elsewhere.push(fd, other));
+            results.push(format!("cut, from a thread: {}", outcome(thread.join().unwrap())));
+            results.push(format!("echo: {}", outcome(server.push_frame(fd, frame))));
+        });
+    });
+    let mut raw = test.raw();
+    let text = "é".repeat(8 * 1024);
+    raw.send_text(&text);
+    let echo = raw.frame();
+    assert!(echo.data == text.as_bytes(), "the echo arrives whole: {} of {} bytes", echo.data.len(), text.len());
+    let mut binary = text.clone().into_bytes();
+    binary.insert(0, 0xff);
+    raw.send(Opcode::Binary, &binary, true);
+    let entries = log.wait(|entries| entries.len() == 6);
+    assert_eq!(
+        entries,
+        [
+            "cut: invalid",
+            "altered: invalid",
+            "broadcast cut: 0",
+            "cut, from a thread: invalid",
+            "echo: ok",
+            "binary as text: invalid"
+        ]
+    );
+    raw.send(Opcode::Ping, b"end", true);
+    let next = raw.frame();
+    assert_eq!((next.opcode, &next.data[..]), (Opcode::Pong, &b"end"[..]), "nothing else was sent");
 }
 
 /// broadcast reaches every open WebSocket once.

@@ -68,6 +68,7 @@ macro_rules! suite {
             on_request_served_connections_fire_no_close_callback,
             send_raw_and_close,
             push_from_another_thread,
+            pushed_text_is_checked_unless_it_is_the_message_echoed,
             broadcast_reaches_every_connection,
             timers_tick_after_and_clear,
             shutdown_closes_with_1001_and_stops,

@@ -60,7 +60,7 @@ impl Message {
 
     /// The payload as text, for a text message.
     pub fn as_text(&self) -> Option<&str> {
-        if self.is_text() { std::str::from_utf8(&self.data).ok() } else { None }
+        if self.is_text() { simdutf8::basic::from_utf8(&self.data).ok() } else { None }
     }
 
     /// Whether the message arrived compressed (permessage-deflate).

@@ -387,7 +387,8 @@ impl Connection {
     /// [`SendError::NotOpen`] before the handshake or after a close was sent;
     /// [`SendError::FragmentSequence`] while a fragmented message is being sent.
     pub fn send(&mut self, message: Message, flags: Flags) -> Result<(), SendError> {
-        self.send_frame(message.opcode(), message.into_data(), flags.with(Flags::FIN, true))
+        // A text `Message` is UTF-8 by construction: not checked again.
+        self.send_frame_with(message.opcode(), message.into_data(), flags.with(Flags::FIN, true), |_| true)
     }
 
     /// Sends one frame, as the reference's `push($fd, $data, $opcode, $flags)`: text,
@@ -399,6 +400,20 @@ impl Connection {
     /// message in progress, or a new message while one is), [`SendError::InvalidUtf8`],
     /// [`SendError::ControlTooLong`], and the close errors of [`Connection::close`].
     pub fn send_frame(&mut self, opcode: Opcode, data: Bytes, flags: Flags) -> Result<(), SendError> {
+        self.send_frame_with(opcode, data, flags, |_| false)
+    }
+
+    /// [`send_frame`](Connection::send_frame), asking `known_utf8`, for a whole text message
+    /// only, whether the caller already knows its bytes to be UTF-8 (a received text echoed,
+    /// one checked when it was queued): such a text is not checked twice. Fragments are
+    /// always checked here, where the state carried across them lives.
+    pub(crate) fn send_frame_with(
+        &mut self,
+        opcode: Opcode,
+        data: Bytes,
+        flags: Flags,
+        known_utf8: impl FnOnce(&[u8]) -> bool,
+    ) -> Result<(), SendError> {
         match opcode {
             Opcode::Ping | Opcode::Pong => return self.send_control(opcode, data),
             Opcode::Close => {
@@ -420,8 +435,12 @@ impl Connection {
                 (op, compress)
             }
         };
-        if message_opcode == Opcode::Text {
-            self.check_outgoing_text(&data, fin, opcode == Opcode::Continuation)?;
+        if opcode == Opcode::Text && fin {
+            if !known_utf8(&data) && !crate::utf8::is_valid(&data) {
+                return Err(SendError::InvalidUtf8);
+            }
+        } else if message_opcode == Opcode::Text {
+            self.check_outgoing_fragment(&data, fin, opcode == Opcode::Continuation)?;
         }
         let payload = match (&mut self.deflate, compressed) {
             (Some(deflate), true) => {
@@ -998,10 +1017,8 @@ impl Connection {
         Ok(())
     }
 
-    fn check_outgoing_text(&mut self, data: &[u8], fin: bool, continuation: bool) -> Result<(), SendError> {
-        if fin && !continuation {
-            return if crate::utf8::is_valid(data) { Ok(()) } else { Err(SendError::InvalidUtf8) };
-        }
+    /// Checks a fragment of a text message being sent, carrying the UTF-8 state across.
+    fn check_outgoing_fragment(&mut self, data: &[u8], fin: bool, continuation: bool) -> Result<(), SendError> {
         let validator = self.reader.send_utf8.get_or_insert_with(Utf8Validator::default);
         if !continuation {
             *validator = Utf8Validator::default();

@@ -2,7 +2,9 @@
 //! callback is running ("current"), so that a push to it from inside its own callback goes
 //! straight into its `Connection`, with no lock and no wake-up.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+
+use bytes::Bytes;
 
 use crate::connection::Connection;
 use crate::frame::Fd;
@@ -22,7 +24,50 @@ pub(crate) struct Parked {
 thread_local! {
     static CURRENT: RefCell<Option<Parked>> = const { RefCell::new(None) };
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Where and how long the text message whose `on_message` runs on this thread is, when
+    /// it is large (see [`CheckedText`]).
+    static CHECKED_TEXT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
+
+/// A received text message, checked to be UTF-8 when it came, marked as such while its
+/// `on_message` runs on this thread: a push or broadcast of these very bytes (an echo, or
+/// a chat message passed on) is not checked again. The mark is the bytes' address and
+/// length; the guard holds a reference to them, so that nothing else can be written there
+/// until it drops, and the mark goes with it (a panicking callback included).
+pub(crate) struct CheckedText {
+    _text: Bytes,
+    previous: (usize, usize),
+}
+
+impl CheckedText {
+    /// Marks `text` if it is large enough for a second check to cost more than the mark:
+    /// taking a reference to a small message's bytes may allocate (they are not shared yet),
+    /// and checking them costs less.
+    #[inline]
+    pub(crate) fn mark(text: &Bytes) -> Option<CheckedText> {
+        (text.len() >= CHECKED_TEXT_MIN).then(|| CheckedText::mark_large(text))
+    }
+
+    fn mark_large(text: &Bytes) -> CheckedText {
+        let previous = CHECKED_TEXT.with(|mark| mark.replace((text.as_ptr() as usize, text.len())));
+        CheckedText { _text: text.clone(), previous }
+    }
+}
+
+impl Drop for CheckedText {
+    fn drop(&mut self) {
+        CHECKED_TEXT.with(|mark| mark.set(self.previous));
+    }
+}
+
+/// Whether `data` are exactly the bytes of a marked text message: known to be UTF-8.
+#[inline]
+pub(crate) fn is_checked_text(data: &[u8]) -> bool {
+    data.len() >= CHECKED_TEXT_MIN && CHECKED_TEXT.with(|mark| mark.get() == (data.as_ptr() as usize, data.len()))
+}
+
+/// From this size a text message is marked (see [`CheckedText`]).
+const CHECKED_TEXT_MIN: usize = 4 * 1024;
 
 /// Parks `parked` in this thread while `f` runs, and hands it back. `None` only if `f`
 /// somehow took it (it cannot: nothing else removes it).
@@ -65,3 +110,53 @@ pub(crate) fn with_scratch<T>(f: impl FnOnce(&mut [u8]) -> T) -> Option<T> {
 
 /// The per-thread read buffer.
 pub(crate) const SCRATCH_SIZE: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_very_bytes_of_a_marked_text_are_known_checked() {
+        let text = Bytes::from("é".repeat(CHECKED_TEXT_MIN));
+        let copy = Bytes::copy_from_slice(&text);
+        assert!(!is_checked_text(&text));
+        let mark = CheckedText::mark(&text);
+        assert!(mark.is_some());
+        assert!(is_checked_text(&text));
+        assert!(is_checked_text(&text.clone()), "the same bytes through another handle");
+        assert!(!is_checked_text(&copy), "equal bytes elsewhere");
+        assert!(!is_checked_text(&text.slice(..text.len() - 1)), "a prefix may cut a character");
+        assert!(!is_checked_text(&text.slice(1..)), "so may a suffix");
+        drop(mark);
+        assert!(!is_checked_text(&text), "the mark goes with the guard");
+    }
+
+    #[test]
+    fn small_texts_are_not_marked_and_marks_nest() {
+        let small = Bytes::from("a".repeat(CHECKED_TEXT_MIN - 1));
+        assert!(CheckedText::mark(&small).is_none());
+        assert!(!is_checked_text(&small));
+        let outer = Bytes::from("a".repeat(CHECKED_TEXT_MIN));
+        let inner = Bytes::from("b".repeat(CHECKED_TEXT_MIN));
+        let outer_mark = CheckedText::mark(&outer);
+        {
+            let _inner_mark = CheckedText::mark(&inner);
+            assert!(is_checked_text(&inner));
+        }
+        assert!(is_checked_text(&outer), "the outer mark is back");
+        drop(outer_mark);
+        assert!(!is_checked_text(&outer));
+    }
+
+    #[test]
+    fn a_panicking_callback_leaves_no_mark() {
+        let text = Bytes::from("a".repeat(CHECKED_TEXT_MIN));
+        let seen = text.clone();
+        let result = std::panic::catch_unwind(move || {
+            let _mark = CheckedText::mark(&text);
+            panic!("callback failed");
+        });
+        assert!(result.is_err());
+        assert!(!is_checked_text(&seen));
+    }
+}

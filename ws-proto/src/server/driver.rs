@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use bytes::Buf;
 
-use super::current::{Parked, with_parked, with_scratch};
+use super::current::{CheckedText, Parked, with_parked, with_scratch};
 use super::runtime::{Runtime, Sleep, Stream};
 use super::table::{Command, Slot, recycle_commands};
 use super::{Callbacks, Policy, Server};
@@ -250,7 +250,8 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
     /// Carries out a command from another task.
     fn apply(&mut self, conn: &mut Connection, command: Command) {
         let result = match command {
-            Command::Frame { opcode, data, flags } => conn.send_frame(opcode, data, flags),
+            // `push` checked a whole text when it queued it (`check_frame`).
+            Command::Frame { opcode, data, flags } => conn.send_frame_with(opcode, data, flags, |_| true),
             Command::Prepared(message, _) => conn.send_prepared(&message),
             Command::Raw(bytes) => {
                 conn.output().push_raw(bytes);
@@ -409,6 +410,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
     /// so no reference count shared between threads is touched per message.
     fn deliver(&mut self, conn: Box<Connection>, frame: Frame) -> Option<Box<Connection>> {
         let Some(on_message) = &self.callbacks.on_message else { return Some(conn) };
+        let _checked = if frame.opcode == Opcode::Text { CheckedText::mark(&frame.data) } else { None };
         let (conn, close_now) = call(&self.server, self.slot.fd, conn, |server| on_message(server, frame), |_, ()| {})?;
         if close_now {
             self.flags |= CLOSE_NOW;

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::current::{Parked, parked_fd, with_current};
+use super::current::{Parked, is_checked_text, parked_fd, with_current};
 use super::table::{Command, Slot};
 use super::{ClientInfo, DisconnectError, PushError, Runtime, Server};
 use crate::close::{CloseCode, MAX_CLOSE_REASON};
@@ -234,6 +234,7 @@ impl<R: Runtime> Server<R> {
     ) -> Option<(Arc<PreparedMessage>, usize, bool)> {
         let len = data.len();
         let message = match opcode {
+            Opcode::Text if is_checked_text(&data) => Message::received(Opcode::Text, data, false),
             Opcode::Text => Message::text_from_bytes(data).ok()?,
             Opcode::Binary => Message::binary(data),
             _ => return None,
@@ -303,7 +304,7 @@ fn push_parked(parked: &mut Parked, data: Bytes, opcode: Opcode, flags: Flags, l
     if !room(parked, data.len(), limit) {
         return Err(PushError::BufferFull { fd, data });
     }
-    parked.conn.send_frame(opcode, data, flags).map_err(|error| match error {
+    parked.conn.send_frame_with(opcode, data, flags, is_checked_text).map_err(|error| match error {
         SendError::NotOpen => PushError::NotEstablished(fd),
         other => PushError::InvalidFrame(other),
     })
@@ -322,7 +323,7 @@ pub(super) fn check_frame(data: &[u8], opcode: Opcode, flags: Flags) -> Result<(
     if opcode.is_control() && data.len() > 125 {
         return Err(invalid(SendError::ControlTooLong(data.len())));
     }
-    if opcode == Opcode::Text && flags.contains(Flags::FIN) && !crate::utf8::is_valid(data) {
+    if opcode == Opcode::Text && flags.contains(Flags::FIN) && !is_checked_text(data) && !crate::utf8::is_valid(data) {
         return Err(invalid(SendError::InvalidUtf8));
     }
     Ok(())

@@ -15,6 +15,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 
+use super::current::is_checked_text;
 use super::{Runtime, Server};
 use crate::frame::{Fd, Flags, Opcode};
 
@@ -218,7 +219,8 @@ impl<R: Runtime> Server<R> {
         flags: Flags,
     ) -> Result<usize, (super::BrokerError, usize)> {
         let data = data.into();
-        if !matches!(opcode, Opcode::Text | Opcode::Binary) || (opcode == Opcode::Text && !crate::utf8::is_valid(&data))
+        if !matches!(opcode, Opcode::Text | Opcode::Binary)
+            || (opcode == Opcode::Text && !is_checked_text(&data) && !crate::utf8::is_valid(&data))
         {
             return Ok(0);
         }
