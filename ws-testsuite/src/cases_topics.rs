@@ -6,8 +6,12 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
 use ws_proto::server::{
-    BrokerError, ClusterError, ClusterFd, DisconnectError, NodeId, Runtime, Server, Settings, TopicError,
+    Broker, BrokerError, ClusterError, ClusterFd, Directed, DisconnectError, Inbound, NodeId, Reply, Runtime, Server,
+    Settings, TopicError,
 };
 use ws_proto::{Fd, Flags, Opcode};
 
@@ -41,6 +45,47 @@ fn ask(client: &mut Raw, request: &str, answer: &str) {
 /// The fd of the most recent connection.
 fn newest<R: Runtime>(server: &Server<R>) -> Fd {
     server.connections().last().copied().unwrap_or_default()
+}
+
+/// A broker that only keeps the handle through which other nodes' messages come in.
+#[derive(Default)]
+struct InboundOnly(OnceLock<Inbound>);
+
+impl Broker for InboundOnly {
+    fn attach(&self, _node: NodeId, inbound: Inbound) {
+        let _ = self.0.set(inbound);
+    }
+    fn publish(&self, _: NodeId, _: &str, _: Bytes, _: Opcode, _: Flags) -> Result<(), BrokerError> {
+        Ok(())
+    }
+    fn interest(&self, _topic: &str, _interested: bool) {}
+    fn send(&self, _to: NodeId, _command: Directed) -> Result<(), BrokerError> {
+        Ok(())
+    }
+    fn exist(&self, _id: ClusterFd, _reply: Reply<bool>) -> Result<(), BrokerError> {
+        Ok(())
+    }
+    fn register(&self, _fd: Fd) {}
+    fn unregister(&self, _fd: Fd) {}
+}
+
+/// A topic's message from another node is checked for UTF-8 here (a local publish is
+/// checked once, before it goes to the broker): invalid text reaches no subscriber.
+pub fn topics_a_text_from_another_node_is_checked<R: Runtime + Default>() {
+    let test = TestServer::<R>::start(Settings::default(), topic_server);
+    let broker = Arc::new(InboundOnly::default());
+    test.server.set_broker(broker.clone()).unwrap();
+    let mut a = test.raw();
+    ask(&mut a, "sub:news", "sub:news:true");
+    let inbound = broker.0.get().unwrap();
+    let mut invalid = vec![b'a'; 5000];
+    invalid.push(0xff);
+    let invalid = Bytes::from(invalid);
+    assert_eq!(inbound.publish("news", invalid, Opcode::Text, Flags::FIN), 0, "invalid UTF-8 goes to no one");
+    assert_eq!(inbound.publish("news", Bytes::from_static(b"from afar"), Opcode::Text, Flags::FIN), 1);
+    assert_eq!(&a.data_frame().data[..], b"from afar");
+    assert_eq!(test.server.publish("news", "from here"), 1);
+    assert_eq!(&a.data_frame().data[..], b"from here");
 }
 
 /// subscribe/publish/unsubscribe: only subscribers get a topic's messages, a second

@@ -88,6 +88,7 @@ macro_rules! suite {
             topics_publish_to_many_subscribers_frames_once,
             topics_publish_compresses_once,
             cluster_ids_without_a_broker_fail_fast_for_remote_nodes,
+            topics_a_text_from_another_node_is_checked,
             hostile_dribbled_handshake_is_cut_at_handshake_timeout,
             hostile_64_kib_of_headers_are_rejected_and_closed,
             hostile_frame_header_claiming_2_pow_63_closes_without_allocating,

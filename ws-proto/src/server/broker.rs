@@ -512,7 +512,7 @@ trait Deliver: Send + Sync {
 
 impl<R: Runtime> Deliver for Weak<Inner<R>> {
     fn publish(&self, topic: &str, data: Bytes, opcode: Opcode, flags: Flags) -> usize {
-        self.upgrade().map_or(0, |inner| Server { inner }.publish_local(topic, data, opcode, flags))
+        self.upgrade().map_or(0, |inner| Server { inner }.publish_local(topic, data, opcode, flags, false))
     }
 
     fn push(&self, fd: Fd, data: Bytes, opcode: Opcode, flags: Flags) -> Result<(), PushError> {

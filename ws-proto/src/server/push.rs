@@ -94,7 +94,7 @@ impl<R: Runtime> Server<R> {
     /// # }
     /// ```
     pub fn broadcast(&self, data: impl Into<Bytes>, opcode: Opcode, flags: Flags) -> usize {
-        match self.prepare(data.into(), opcode, flags) {
+        match self.prepare(data.into(), opcode, flags, false) {
             Some((prepared, len, _)) => {
                 let slots = self.inner.table.slots();
                 self.send_prepared_each(slots.iter().map(|slot| (slot.fd, Some(&**slot))), &prepared, len)
@@ -111,7 +111,7 @@ impl<R: Runtime> Server<R> {
         opcode: Opcode,
         flags: Flags,
     ) -> usize {
-        match self.prepare(data.into(), opcode, flags) {
+        match self.prepare(data.into(), opcode, flags, false) {
             Some((prepared, len, _)) => self.send_prepared_to(fds, &prepared, len),
             None => 0,
         }
@@ -225,16 +225,18 @@ impl<R: Runtime> Server<R> {
     // ---- crate-private ----
 
     /// Frames a broadcast (or a topic's message) once: the message, its plain length, and
-    /// whether it was compressed. `None` for a control opcode or text that is not UTF-8.
+    /// whether it was compressed. `None` for a control opcode or text that is not UTF-8
+    /// (checked here unless `utf8_checked`: the caller checked it already).
     pub(crate) fn prepare(
         &self,
         data: Bytes,
         opcode: Opcode,
         flags: Flags,
+        utf8_checked: bool,
     ) -> Option<(Arc<PreparedMessage>, usize, bool)> {
         let len = data.len();
         let message = match opcode {
-            Opcode::Text if is_checked_text(&data) => Message::received(Opcode::Text, data, false),
+            Opcode::Text if utf8_checked || is_checked_text(&data) => Message::received(Opcode::Text, data, false),
             Opcode::Text => Message::text_from_bytes(data).ok()?,
             Opcode::Binary => Message::binary(data),
             _ => return None,

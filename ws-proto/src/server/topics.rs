@@ -228,7 +228,7 @@ impl<R: Runtime> Server<R> {
             Some(broker) => broker.publish(self.node_id(), topic, data.clone(), opcode, flags),
             None => Ok(()),
         };
-        let sent = self.publish_local(topic, data, opcode, flags);
+        let sent = self.publish_local(topic, data, opcode, flags, true);
         forwarded.map(|()| sent).map_err(|error| (error, sent))
     }
 
@@ -262,13 +262,22 @@ impl<R: Runtime> Server<R> {
 
     // ---- crate-private ----
 
-    /// Delivers to the local subscribers only: framed once, through the broadcast path.
-    pub(crate) fn publish_local(&self, topic: &str, data: Bytes, opcode: Opcode, flags: Flags) -> usize {
+    /// Delivers to the local subscribers only: framed once, through the broadcast path. A
+    /// text is checked for UTF-8 unless `utf8_checked` (a local publish checked it before
+    /// handing it to the broker; one from another node is checked here).
+    pub(crate) fn publish_local(
+        &self,
+        topic: &str,
+        data: Bytes,
+        opcode: Opcode,
+        flags: Flags,
+        utf8_checked: bool,
+    ) -> usize {
         let fds = self.subscribers(topic);
         if fds.is_empty() {
             return 0;
         }
-        let Some((prepared, len, compressed)) = self.prepare(data, opcode, flags) else { return 0 };
+        let Some((prepared, len, compressed)) = self.prepare(data, opcode, flags, utf8_checked) else { return 0 };
         let topics = &self.inner.topics;
         topics.published.fetch_add(1, Ordering::Relaxed);
         topics.prepared.fetch_add(1, Ordering::Relaxed);
