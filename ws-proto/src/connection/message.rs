@@ -31,7 +31,12 @@ impl Message {
         if !crate::utf8::is_valid(&data) {
             return Err(crate::utf8::Utf8Error);
         }
-        Ok(Message { opcode: Opcode::Text, data, compressed: false })
+        Ok(Message::text_checked(data))
+    }
+
+    /// A text message from bytes the caller has already found to be UTF-8.
+    pub(crate) fn text_checked(data: Bytes) -> Message {
+        Message { opcode: Opcode::Text, data, compressed: false }
     }
 
     /// A binary message.

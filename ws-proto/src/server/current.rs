@@ -66,6 +66,12 @@ pub(crate) fn is_checked_text(data: &[u8]) -> bool {
     data.len() >= CHECKED_TEXT_MIN && CHECKED_TEXT.with(|mark| mark.get() == (data.as_ptr() as usize, data.len()))
 }
 
+/// Whether `data` is UTF-8: known for the bytes of a marked text, checked for any others.
+#[inline]
+pub(crate) fn is_utf8(data: &[u8]) -> bool {
+    is_checked_text(data) || crate::utf8::is_valid(data)
+}
+
 /// From this size a text message is marked (see [`CheckedText`]).
 const CHECKED_TEXT_MIN: usize = 4 * 1024;
 

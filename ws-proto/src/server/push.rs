@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::current::{Parked, is_checked_text, parked_fd, with_current};
+use super::current::{Parked, is_checked_text, is_utf8, parked_fd, with_current};
 use super::table::{Command, Slot};
 use super::{ClientInfo, DisconnectError, PushError, Runtime, Server};
 use crate::close::{CloseCode, MAX_CLOSE_REASON};
@@ -236,8 +236,8 @@ impl<R: Runtime> Server<R> {
     ) -> Option<(Arc<PreparedMessage>, usize, bool)> {
         let len = data.len();
         let message = match opcode {
-            Opcode::Text if utf8_checked || is_checked_text(&data) => Message::received(Opcode::Text, data, false),
-            Opcode::Text => Message::text_from_bytes(data).ok()?,
+            Opcode::Text if utf8_checked || is_utf8(&data) => Message::text_checked(data),
+            Opcode::Text => return None,
             Opcode::Binary => Message::binary(data),
             _ => return None,
         };
@@ -325,7 +325,7 @@ pub(super) fn check_frame(data: &[u8], opcode: Opcode, flags: Flags) -> Result<(
     if opcode.is_control() && data.len() > 125 {
         return Err(invalid(SendError::ControlTooLong(data.len())));
     }
-    if opcode == Opcode::Text && flags.contains(Flags::FIN) && !is_checked_text(data) && !crate::utf8::is_valid(data) {
+    if opcode == Opcode::Text && flags.contains(Flags::FIN) && !is_utf8(data) {
         return Err(invalid(SendError::InvalidUtf8));
     }
     Ok(())

@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 
-use super::current::is_checked_text;
+use super::current::is_utf8;
 use super::{Runtime, Server};
 use crate::frame::{Fd, Flags, Opcode};
 
@@ -219,9 +219,7 @@ impl<R: Runtime> Server<R> {
         flags: Flags,
     ) -> Result<usize, (super::BrokerError, usize)> {
         let data = data.into();
-        if !matches!(opcode, Opcode::Text | Opcode::Binary)
-            || (opcode == Opcode::Text && !is_checked_text(&data) && !crate::utf8::is_valid(&data))
-        {
+        if !matches!(opcode, Opcode::Text | Opcode::Binary) || (opcode == Opcode::Text && !is_utf8(&data)) {
             return Ok(0);
         }
         let forwarded = match self.inner.cluster.broker() {
