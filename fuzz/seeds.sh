@@ -98,6 +98,15 @@ for flags in '\x06\x00' '\x07\x00' '\x0f\x03' '\x47\x3f' '\x17\x10'; do
     seed server_bytes "$flags$COMPRESSED_HELLO$MASKED_TEXT"
     seed server_bytes "$flags\x82\xfe\x01\x00\x01\x02\x03\x04"
 done
+# Through receive_buf (chunking bit 6; chunks of 16 KiB here): whole messages from 8 KiB
+# are split off the buffer. A 9,000-byte binary and text (zero mask key, so the payload is
+# as written), a small text between, then the same split across two chunks.
+BIG_HEAD_BIN='\x82\xfe\x23\x28\x00\x00\x00\x00'
+BIG_HEAD_TEXT='\x81\xfe\x23\x28\x00\x00\x00\x00'
+BIG=$(head -c 9000 /dev/zero | tr '\0' 'a')
+for flags in '\x06\x7f' '\x06\x5f'; do
+    seed server_bytes "$flags$BIG_HEAD_BIN%s$MASKED_TEXT$BIG_HEAD_TEXT%s$MASKED_CLOSE" "$BIG" "$BIG"
+done
 # Client mode (flags bit 7): unmasked server frames, RFC 6455 §5.7.
 COMPRESSED_HELLO_UNMASKED='\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00'
 for flags in '\x86\x00' '\x87\x02' '\xcf\x3f' '\x97\x10'; do

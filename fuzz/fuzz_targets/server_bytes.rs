@@ -6,7 +6,9 @@
 //! 1 auto_pong, 2 auto_close_reply, 3 EOF at the end, 4 an hour passes at the end, 5 HTTP
 //! mode, 6 time passes between chunks, 7 client mode. The chunking byte: bits 0-5 the
 //! chunk size less one; bit 7 payloads go into the buffer `payload_buf` lends, wherever it
-//! does (as ws-tokio reads large payloads).
+//! does (as ws-tokio reads large payloads); else bit 6: each chunk, 256 times as large,
+//! goes through `receive_buf` (as ws-tokio reads after a large read), where whole large
+//! messages are split off the buffer.
 //!
 //! Invariants:
 //! - `Event::Closed` at most once, and last: no event after it, no output after it;
@@ -58,6 +60,16 @@ impl Check {
         self.input += chunk.len();
         let before = self.server.error().cloned();
         let result = self.server.receive(chunk, self.now);
+        self.check_result(before, result);
+    }
+
+    /// As `feed`, through `receive_buf`: the chunk in a buffer of its own, all of it taken.
+    fn feed_buf(&mut self, chunk: &[u8]) {
+        self.input += chunk.len();
+        let before = self.server.error().cloned();
+        let mut buf = bytes::BytesMut::from(chunk);
+        let result = self.server.receive_buf(&mut buf, self.now);
+        assert!(buf.is_empty(), "receive_buf left {} bytes", buf.len());
         self.check_result(before, result);
     }
 
@@ -202,12 +214,15 @@ fuzz_target!(|data: &[u8]| {
         assert!(check.opened, "the upgrade did not open");
         assert_eq!(check.server.deflate_params().is_some(), deflate);
     }
-    let chunk = usize::from(*chunking & 0x3f) + 1;
-    let tick = flags & 0x40 != 0;
     let append = chunking & 0x80 != 0;
+    let in_buf = !append && chunking & 0x40 != 0;
+    let chunk = (usize::from(*chunking & 0x3f) + 1) * if in_buf { 256 } else { 1 };
+    let tick = flags & 0x40 != 0;
     for piece in stream.chunks(chunk) {
         if append {
             check.feed_appending(piece);
+        } else if in_buf {
+            check.feed_buf(piece);
         } else {
             check.feed(piece);
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 use proptest::prelude::*;
 use ws_proto::connection::{CloseReason, Config, Connection, Entropy, Event, Message, Status, Timer};
 use ws_proto::handshake::{ClientRequest, Response};
@@ -440,6 +440,12 @@ fn server_events_for(input: &[u8], cuts: &[usize]) -> Vec<Event> {
 
 /// The events and the bytes written of a server fed `input` in the pieces `cuts` make.
 fn server_run(config: Config, input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<u8>) {
+    server_run_with(config, input, cuts, false)
+}
+
+/// As `server_run`, each piece given through `receive_buf` (in a buffer of its own) when
+/// `in_buf`, else through `receive`.
+fn server_run_with(config: Config, input: &[u8], cuts: &[usize], in_buf: bool) -> (Vec<Event>, Vec<u8>) {
     let now = Instant::now();
     let mut server = Connection::server(Arc::new(config), now);
     let mut written = Vec::new();
@@ -453,7 +459,13 @@ fn server_run(config: Config, input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<
     }
     pieces.push(&input[at..]);
     for piece in pieces {
-        let _ = server.receive(piece, now);
+        if in_buf {
+            let mut buf = BytesMut::from(piece);
+            let _ = server.receive_buf(&mut buf, now);
+            assert!(buf.is_empty(), "receive_buf takes every byte");
+        } else {
+            let _ = server.receive(piece, now);
+        }
         while let Some(event) = server.poll_event() {
             if let Event::Request(request) = &event {
                 let response = server.accept_response(request).unwrap();
@@ -464,6 +476,27 @@ fn server_run(config: Config, input: &[u8], cuts: &[usize]) -> (Vec<Event>, Vec<
         written.extend_from_slice(&drain(&mut server));
     }
     (events, written)
+}
+
+/// A masked client frame (or frames) of kind `kind` and about `len` payload bytes, for the
+/// proptests: 0 text, 1 binary, 2 text cut inside a character, 3 text with a byte that is
+/// never UTF-8, 4 a fragmented text with a ping between its fragments, 5 a reserved bit
+/// set, 6 an unmasked frame, 7 a ping, 8 a small binary message, 9 a binary message 100 KB
+/// larger.
+fn test_frame(kind: u8, len: usize) -> Vec<u8> {
+    let text = "é".repeat(len / 2);
+    match kind {
+        0 => masked(0x1, text.as_bytes()),
+        1 => masked(0x2, &vec![7; len]),
+        2 => masked(0x1, &text.as_bytes()[..len / 2 * 2 - usize::from(len >= 2)]),
+        3 => masked(0x1, &[b"ok".as_slice(), &[0xff], &vec![b'a'; len]].concat()),
+        4 => [raw(0x01, text.as_bytes(), true), masked(0x9, b"p"), masked(0x0, b"!")].concat(),
+        5 => raw(0xC2, &vec![1; len], true),
+        6 => raw(0x82, &vec![2; len], false),
+        7 => masked(0x9, &vec![3; len.min(125)]),
+        8 => masked(0x2, &vec![4; len % 100]),
+        _ => masked(0x2, &vec![5; len + 100_000]),
+    }
 }
 
 fn sample_stream() -> Vec<u8> {
@@ -503,28 +536,39 @@ proptest! {
     /// frames, limits, bad text, reserved bits or fragments.
     #[test]
     fn whole_frames_and_frames_in_pieces_end_alike(
-        frames in proptest::collection::vec((0u8..8, 0usize..300), 1..12),
+        frames in proptest::collection::vec((0u8..9, 0usize..300), 1..12),
     ) {
-        let mut input = UPGRADE.to_vec();
-        for (kind, len) in frames {
-            let text = "é".repeat(len / 2);
-            let frame = match kind {
-                0 => masked(0x1, text.as_bytes()),
-                1 => masked(0x2, &vec![7; len]),
-                // Text cut inside a code point, or with a byte that is never UTF-8.
-                2 => masked(0x1, &text.as_bytes()[..len / 2 * 2 - usize::from(len >= 2)]),
-                3 => masked(0x1, &[b"ok".as_slice(), &[0xff], &vec![b'a'; len]].concat()),
-                // A fragmented message, a reserved bit, an unmasked frame, a ping.
-                4 => [raw(0x01, text.as_bytes(), true), masked(0x0, b"!")].concat(),
-                5 => raw(0xC2, &vec![1; len], true),
-                6 => raw(0x82, &vec![2; len], false),
-                _ => masked(0x9, &vec![3; len.min(125)]),
-            };
-            input.extend_from_slice(&frame);
-        }
+        let frames: Vec<u8> = frames.into_iter().flat_map(|(kind, len)| test_frame(kind, len)).collect();
+        let input = [UPGRADE, &frames].concat();
         let config = || Config { max_message_size: 200, ..Config::default() };
         let cuts: Vec<usize> = (UPGRADE.len()..input.len()).collect();
         prop_assert_eq!(server_run(config(), &input, &cuts), server_run(config(), &input, &[]));
+    }
+
+    /// `receive_buf` splits a whole large message off the caller's buffer instead of
+    /// copying it (`Connection::take_split_message`): whatever the frames around the 8 KiB
+    /// threshold, bad text, reserved bits, fragments, limits and pieces, it must end as
+    /// `receive` does, events and bytes written.
+    #[test]
+    fn receive_buf_ends_as_receive_does(
+        frames in proptest::collection::vec((0u8..10, 8100usize..8300), 1..8),
+        mut cuts in proptest::collection::vec(0usize..70_000, 0..6),
+    ) {
+        let frames: Vec<u8> = frames.into_iter().flat_map(|(kind, len)| test_frame(kind, len)).collect();
+        let input = [UPGRADE, &frames].concat();
+        cuts.push(UPGRADE.len());
+        cuts.sort_unstable();
+        // A message limit inside the sizes generated, so that some fit and some do not.
+        let config = || Config { max_message_size: 8200, max_frame_size: 1 << 20, ..Config::default() };
+        prop_assert_eq!(
+            server_run_with(config(), &input, &cuts, true),
+            server_run_with(config(), &input, &cuts, false)
+        );
+        let config = || Config::default();
+        prop_assert_eq!(
+            server_run_with(config(), &input, &cuts, true),
+            server_run_with(config(), &input, &cuts, false)
+        );
     }
 
     #[test]
@@ -894,4 +938,51 @@ fn bytes_appended_and_not_yet_taken_are_taken_by_the_next_call() {
         let Some(Event::Message(message)) = events.last() else { panic!("{next}: {events:?}") };
         assert_eq!(&message.data()[..], &payload[..], "{next}");
     }
+}
+
+// ---- receive_buf: large messages split off the caller's buffer ----
+
+#[test]
+fn a_large_whole_message_is_split_off_the_buffer_and_a_small_one_copied() {
+    for role_server in [true, false] {
+        let mut pair = Pair::open(Config::default());
+        let conn = if role_server { &mut pair.server } else { &mut pair.client };
+        let _ = drain(conn);
+        let _ = server_events(conn);
+        let large: Vec<u8> = (0..8192u32).map(|i| (i * 13 % 251) as u8).collect();
+        let just_under = vec![5u8; 8191];
+        let small = b"small".to_vec();
+        // A client receives unmasked frames, a server masked ones.
+        let mask = role_server;
+        let wire = [raw(0x82, &small, mask), raw(0x82, &large, mask), raw(0x82, &just_under, mask)].concat();
+        let mut buf = BytesMut::from(&wire[..]);
+        let start = buf.as_ptr() as usize;
+        let range = start..start + wire.len();
+        conn.receive_buf(&mut buf, pair.now).unwrap();
+        assert!(buf.is_empty());
+        let got = messages(&server_events(conn));
+        let data: Vec<&[u8]> = got.iter().map(|m| &m.data()[..]).collect();
+        assert_eq!(data, [&small[..], &large[..], &just_under[..]]);
+        let inside = |m: &Message| range.contains(&(m.data().as_ptr() as usize));
+        assert!(!inside(&got[0]), "a small message is copied out");
+        assert!(inside(&got[1]), "an 8 KiB message shares the buffer");
+        let header = if mask { 8 } else { 4 };
+        assert_eq!(got[1].data().as_ptr() as usize, start + small.len() + 2 + usize::from(mask) * 4 + header);
+        assert!(!inside(&got[2]), "under 8 KiB: copied");
+    }
+}
+
+#[test]
+fn invalid_utf8_in_a_split_text_fails_with_1007() {
+    let mut text = "a".repeat(10_000).into_bytes();
+    text[9_999] = 0xc3; // a character cut at the end
+    let mut pair = Pair::open(Config::default());
+    let _ = drain(&mut pair.server);
+    let mut buf = BytesMut::from(&[masked(0x1, "fine".as_bytes()), masked(0x1, &text)].concat()[..]);
+    assert_eq!(pair.server.receive_buf(&mut buf, pair.now), Err(Error::Protocol(ProtocolError::InvalidUtf8)));
+    assert!(buf.is_empty());
+    assert_eq!(drain(&mut pair.server).get(..4), Some(&[0x88, 0x02, 0x03, 0xef][..]), "close 1007");
+    let events = server_events(&mut pair.server);
+    assert_eq!(messages(&events).len(), 1, "the message before the fault is delivered");
+    assert!(matches!(events.last(), Some(Event::Closed(_))));
 }

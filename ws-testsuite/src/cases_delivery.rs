@@ -148,3 +148,52 @@ pub fn broadcast_frames_once<R: Runtime + Default>() {
         assert_eq!((frame.opcode, &frame.data[..]), (Opcode::Binary, &[1u8, 2, 3][..]));
     }
 }
+
+/// Messages the application keeps stay as they came while more arrive: large ones are split
+/// off a per-thread read buffer rather than copied (`Connection::receive_buf`), so held
+/// messages keep parts of that buffer, and reads must go elsewhere. Sixty messages of 6 to
+/// 40 KiB, small ones between, texts and binaries, sent in one write (many per read), each
+/// kept in `on_message` and compared byte for byte once all are in; then each echoed.
+pub fn kept_messages_stay_intact_while_more_arrive<R: Runtime + Default>() {
+    let kept: Arc<Mutex<Vec<(Opcode, bytes::Bytes)>>> = Arc::default();
+    let store = kept.clone();
+    let test = TestServer::<R>::start(Settings::default(), move |server| {
+        server.on_message(move |_, frame| {
+            store.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((frame.opcode, frame.data));
+        });
+    });
+    let mut raw = test.raw();
+    let mut sent = Vec::new();
+    let mut wire = Vec::new();
+    for i in 0..60u32 {
+        let len = if i % 3 == 2 { 20 + i as usize } else { 6 * 1024 + (i as usize * 577) % (34 * 1024) };
+        let (opcode, data) = if i % 2 == 0 {
+            let text: String = (0..len).map(|k| char::from(b'a' + ((k as u32 * 7 + i) % 26) as u8)).collect();
+            (Opcode::Text, text.into_bytes())
+        } else {
+            (Opcode::Binary, (0..len).map(|k| (k as u32 * 31 + i * 17) as u8).collect::<Vec<u8>>())
+        };
+        let frame =
+            ws_proto::Frame { fd: Fd::default(), data: data.clone().into(), opcode, finish: true, flags: Flags::NONE };
+        wire.extend_from_slice(&frame.pack_masked([0x5a, 0x01, 0xc3, 0x7e]));
+        sent.push((opcode, data));
+    }
+    raw.write(&wire);
+    eventually("all sixty kept", || kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len() == 60);
+    let kept = kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    for (i, ((opcode, data), (sent_opcode, sent_data))) in kept.iter().zip(&sent).enumerate() {
+        assert_eq!(*opcode, *sent_opcode, "message {i}");
+        assert!(data[..] == sent_data[..], "message {i} ({} bytes) changed", sent_data.len());
+    }
+    // Sent back, from the kept bytes, after the reads that came later.
+    let server = test.server.clone();
+    let fd = server.connections().into_iter().next().expect("the connection");
+    for (opcode, data) in &kept {
+        server.push_with(fd, data.clone(), *opcode, Flags::FIN).expect("push");
+    }
+    for (i, (opcode, data)) in sent.iter().enumerate() {
+        let frame = raw.data_frame();
+        assert_eq!((frame.opcode, frame.data.len()), (*opcode, data.len()), "echo {i}");
+        assert!(frame.data[..] == data[..], "echo {i} differs");
+    }
+}

@@ -106,6 +106,7 @@ macro_rules! suite {
             client_subprotocols_and_headers_reach_the_server,
             push_with_fragments_by_hand,
             broadcast_frames_once,
+            kept_messages_stay_intact_while_more_arrive,
         );
     };
     (@cases $runtime:ty; $($case:ident),* $(,)?) => {

@@ -161,7 +161,12 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> server::Stream for Toki
         max: usize,
     ) -> Option<Poll<io::Result<usize>>> {
         // Into the spare capacity, uninitialised: no zeroing, no second copy.
-        Some(tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, &mut (&mut *buf).limit(max)))
+        let stream = Pin::new(&mut self.0);
+        if max >= buf.capacity() - buf.len() && max > 0 {
+            // All of it: no limit to apply.
+            return Some(tokio_util::io::poll_read_buf(stream, cx, buf));
+        }
+        Some(tokio_util::io::poll_read_buf(stream, cx, &mut (&mut *buf).limit(max)))
     }
 
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {

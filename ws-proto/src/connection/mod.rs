@@ -22,6 +22,8 @@ use bytes::{Bytes, BytesMut};
 pub use config::{Config, Entropy};
 pub use message::{CloseReason, Event, Message};
 pub use output::Output;
+#[cfg(feature = "server")]
+pub(crate) use pool::ready_read_buf;
 pub use timers::Timer;
 
 use crate::Role;
@@ -178,11 +180,36 @@ impl Connection {
     /// status is `Closed`, and `Event::Closed` is queued after every event decoded before
     /// the fault. The same error is returned by every later call. Bytes received after a
     /// clean close are ignored.
-    pub fn receive(&mut self, data: &[u8], now: Instant) -> Result<(), Error> {
+    pub fn receive(&mut self, mut data: &[u8], now: Instant) -> Result<(), Error> {
+        self.receive_input(&mut data, now)
+    }
+
+    /// Takes every byte of `buf` as [`receive`](Connection::receive) would, and leaves it
+    /// empty (its spare capacity kept, for the next read). Unlike `receive`, a whole
+    /// unfragmented, uncompressed data message of 8 KiB or more that `buf` holds entirely is
+    /// not copied: it is unmasked in place and split off `buf`, so the message's bytes
+    /// share `buf`'s allocation.
+    ///
+    /// A message split off keeps that whole allocation alive for as long as it is held:
+    /// read into buffers of at most 64 KiB, so that a held message pins at most eight
+    /// times its size (the rule the message buffer pool follows). Smaller messages are
+    /// copied out, as `receive` copies them, and pin nothing.
+    ///
+    /// # Errors
+    /// As [`receive`](Connection::receive).
+    pub fn receive_buf(&mut self, buf: &mut BytesMut, now: Instant) -> Result<(), Error> {
+        let result = self.receive_input(&mut SplitInput { buf, at: 0 }, now);
+        // What was consumed without a split stays where it was: the next read reuses that
+        // memory.
+        buf.clear();
+        result
+    }
+
+    fn receive_input<I: Input>(&mut self, data: &mut I, now: Instant) -> Result<(), Error> {
         if let Some(error) = &self.error {
             return Err(error.clone());
         }
-        if self.status == Status::Closed || data.is_empty() {
+        if self.status == Status::Closed || data.bytes().is_empty() {
             return Ok(());
         }
         if self.reader.appending_from.is_some() {
@@ -192,7 +219,7 @@ impl Connection {
         self.arm_activity_timers(now);
         let result = match self.status {
             Status::Connection | Status::Handshake => {
-                self.inbuf.extend_from_slice(data);
+                self.inbuf.extend_from_slice(data.bytes());
                 self.process_http(now)
             }
             Status::Active | Status::Closing => self.receive_frames(data, now),
@@ -347,7 +374,7 @@ impl Connection {
             self.protocol = response.header_value("sec-websocket-protocol").map(str::to_owned);
             self.open();
             let pending = std::mem::take(&mut self.inbuf);
-            if let Err(error) = self.receive_frames(&pending, self.last_activity()) {
+            if let Err(error) = self.receive_frames(&mut pending.as_slice(), self.last_activity()) {
                 self.fail(error);
             }
             return Ok(());
@@ -643,7 +670,7 @@ impl Connection {
                     self.deflate = params.map(|p| Box::new(Deflate::new(&p, Role::Client, offered.as_ref())));
                     self.open();
                     let pending = std::mem::take(&mut self.inbuf);
-                    return self.receive_frames(&pending, now);
+                    return self.receive_frames(&mut pending.as_slice(), now);
                 }
                 Http::Done => return Ok(()),
             }
@@ -670,27 +697,49 @@ impl Connection {
 // ---- frames in ----
 
 impl Connection {
-    fn receive_frames(&mut self, mut data: &[u8], now: Instant) -> Result<(), Error> {
-        while !data.is_empty() {
+    fn receive_frames<I: Input>(&mut self, data: &mut I, now: Instant) -> Result<(), Error> {
+        while !data.bytes().is_empty() {
             if self.close_received.is_some() {
                 // RFC 6455 §5.5.1: nothing after a close frame is data.
                 return Ok(());
             }
-            match self.reader.frame {
+            let consumed = match self.reader.frame {
                 None => {
-                    let consumed = self.read_header(data)?;
-                    data = data.get(consumed..).unwrap_or_default();
+                    if I::SPLITS && self.take_split_message(data)? {
+                        continue;
+                    }
+                    self.read_header(data.bytes())?
                 }
-                Some(_) => {
-                    let consumed = self.read_payload(data, now)?;
-                    data = data.get(consumed..).unwrap_or_default();
-                }
-            }
+                Some(_) => self.read_payload(data.bytes(), now)?,
+            };
+            data.consume(consumed);
             if self.status == Status::Closed {
                 return Ok(());
             }
         }
         Ok(())
+    }
+
+    /// At a frame boundary: if `data` holds a whole message large enough to be split off
+    /// it (see [`receive_buf`](Connection::receive_buf)), takes it; whether it did.
+    fn take_split_message<I: Input>(&mut self, data: &mut I) -> Result<bool, ProtocolError> {
+        if self.reader.head_len != 0 || data.bytes().len() < pool::POOLED_MIN {
+            return Ok(false);
+        }
+        let Some((header, header_len)) = FrameHeader::decode(data.bytes())? else { return Ok(false) };
+        let len = self.check_header(&header)?;
+        if len < pool::POOLED_MIN || !self.is_whole_message(&header, len) {
+            return Ok(false);
+        }
+        let Some(mut payload) = data.split_frame(header_len, len) else { return Ok(false) };
+        if let Some(key) = header.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        if header.opcode == Opcode::Text && !crate::utf8::is_valid(&payload) {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        self.events.push_back(Event::Message(Message::received(header.opcode, payload.freeze(), false)));
+        Ok(true)
     }
 
     /// Gathers header bytes; returns how many of `data` it consumed.
@@ -722,6 +771,7 @@ impl Connection {
         if let Some(header) = decoded {
             let len = self.check_header(&header)?;
             if had == 0
+                && len < pool::POOLED_MIN
                 && let Some(payload) = consumed.checked_add(len).and_then(|end| data.get(consumed..end))
                 && self.is_whole_message(&header, len)
             {
@@ -733,16 +783,17 @@ impl Connection {
         Ok(consumed)
     }
 
-    /// Whether a frame is a whole message that [`whole_message`](Self::whole_message) may
-    /// take in one step: one unfragmented, uncompressed data frame, within the message
-    /// limit, not large enough for the buffer pool, with no message in progress.
+    /// Whether a frame is a whole message that may be taken in one step: one
+    /// unfragmented, uncompressed data frame, within the message limit, with no message in
+    /// progress. Small ones are copied ([`whole_message`](Self::whole_message)), large
+    /// ones split off the caller's buffer where it allows
+    /// ([`take_split_message`](Self::take_split_message)).
     fn is_whole_message(&self, header: &FrameHeader, len: usize) -> bool {
         header.fin
             && header.rsv == 0
             && matches!(header.opcode, Opcode::Text | Opcode::Binary)
             && self.message.is_none()
             && len <= self.config.max_message_size
-            && len < pool::POOLED_MIN
     }
 
     /// The common case in one step, with the same outcome as the general path (header,
@@ -1163,6 +1214,63 @@ fn grow(buf: &mut BytesMut, piece: usize, frame_rest: usize) {
 
 /// The smallest reservation for a message buffer.
 const RESERVE_MIN: usize = 16 * 1024;
+
+/// Received bytes as the frame reader takes them: a borrowed slice (anything kept is
+/// copied) or the caller's buffer, off which a whole large message can be split.
+trait Input {
+    /// Whether [`split_frame`](Input::split_frame) can succeed.
+    const SPLITS: bool;
+    fn bytes(&self) -> &[u8];
+    /// Drops the first `n` bytes (at most all of them).
+    fn consume(&mut self, n: usize);
+    /// Drops `header` bytes and splits off the `len` after them, if all are here.
+    fn split_frame(&mut self, header: usize, len: usize) -> Option<BytesMut>;
+}
+
+impl Input for &[u8] {
+    const SPLITS: bool = false;
+
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+
+    fn consume(&mut self, n: usize) {
+        *self = self.get(n..).unwrap_or_default();
+    }
+
+    fn split_frame(&mut self, _header: usize, _len: usize) -> Option<BytesMut> {
+        None
+    }
+}
+
+/// The caller's buffer, read from `at`: the buffer itself moves on only when a message is
+/// split off it.
+struct SplitInput<'a> {
+    buf: &'a mut BytesMut,
+    at: usize,
+}
+
+impl Input for SplitInput<'_> {
+    const SPLITS: bool = true;
+
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(self.at..).unwrap_or_default()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = self.at.saturating_add(n).min(self.buf.len());
+    }
+
+    fn split_frame(&mut self, header: usize, len: usize) -> Option<BytesMut> {
+        let start = self.at.checked_add(header)?;
+        if start.checked_add(len)? > self.buf.len() {
+            return None;
+        }
+        bytes::Buf::advance(self.buf, start);
+        self.at = 0;
+        Some(self.buf.split_to(len))
+    }
+}
 
 /// A message framed once for many receivers (a broadcast); see
 /// [`Connection::send_prepared`].

@@ -48,6 +48,44 @@ pub(super) fn finish(mut buf: BytesMut) -> bytes::Bytes {
     message
 }
 
+/// Makes room for a read in a thread's read buffer, off which
+/// [`Connection::receive_buf`](super::Connection::receive_buf) splits large messages:
+/// keeps it while it has [`READ_ROOM_MIN`] to spare, moves it back to the front of its
+/// allocation once nothing split off it is held, and otherwise leaves it to the pool (to
+/// be reused once those messages are gone) and takes another of [`READ_BUF_SIZE`].
+#[cfg(feature = "server")]
+#[inline]
+pub(crate) fn ready_read_buf(slot: &mut Option<BytesMut>) -> &mut BytesMut {
+    if slot.as_ref().is_none_or(|buf| buf.capacity() - buf.len() < READ_ROOM_MIN) {
+        renew_read_buf(slot);
+    }
+    slot.get_or_insert_with(|| BytesMut::with_capacity(READ_BUF_SIZE))
+}
+
+#[cfg(feature = "server")]
+#[cold]
+fn renew_read_buf(slot: &mut Option<BytesMut>) {
+    let buf = slot.get_or_insert_with(|| BytesMut::with_capacity(READ_BUF_SIZE));
+    if buf.capacity() - buf.len() < READ_ROOM_MIN && !buf.try_reclaim(READ_BUF_SIZE) {
+        // Only a buffer of exactly this size: a larger one would let a message split off it
+        // pin more than eight times its size.
+        let next = take_exact(READ_BUF_SIZE).unwrap_or_else(|| BytesMut::with_capacity(READ_BUF_SIZE));
+        put(std::mem::replace(buf, next), READ_BUF_SIZE);
+    }
+}
+
+/// An empty buffer whose allocation is exactly `whole` bytes and unused now.
+#[cfg(feature = "server")]
+fn take_exact(whole: usize) -> Option<BytesMut> {
+    POOL.try_with(|pool| {
+        let mut pool = pool.try_borrow_mut().ok()?;
+        let index = pool.iter_mut().position(|(b, w)| *w == whole && b.try_reclaim(whole))?;
+        Some(pool.swap_remove(index).0)
+    })
+    .ok()
+    .flatten()
+}
+
 /// An empty buffer with room for `need` bytes, the whole of an allocation nobody else uses
 /// now.
 fn take(need: usize) -> Option<BytesMut> {
@@ -86,6 +124,13 @@ fn held(pool: &[(BytesMut, usize)]) -> usize {
 /// over and over (page faults and zeroing were ~15% of the server's CPU; 64 KiB here gave
 /// 13.5 µs of server CPU per echo, 8 KiB 9.1 µs, `benches/run.sh` echo-16KiB-c200-k16).
 pub(super) const POOLED_MIN: usize = 8 * 1024;
+/// A thread's read buffer (see [`ready_read_buf`]): a message split off it is at least
+/// [`POOLED_MIN`], an eighth of it.
+#[cfg(feature = "server")]
+pub(crate) const READ_BUF_SIZE: usize = 64 * 1024;
+/// Less room than this left in the read buffer and the next read starts a new one.
+#[cfg(feature = "server")]
+const READ_ROOM_MIN: usize = 16 * 1024;
 /// Buffers kept per thread: enough for a worker whose connections have a large message
 /// each in flight at once (the 1 MiB benchmark runs 10 connections on one worker; with 4
 /// buffers, a third of its messages still faulted in fresh pages).
@@ -171,6 +216,81 @@ mod tests {
         assert!(pool_len() <= POOL_LEN);
         assert!(kept <= POOL_BYTES, "{kept}");
         drop(messages);
+    }
+
+    /// What the driver does with the thread's read buffer: reads `n` bytes into it, splits
+    /// a message of `message` bytes off the front (as `Connection::receive_buf` does) and
+    /// consumes the rest.
+    #[cfg(feature = "server")]
+    fn read_and_split(slot: &mut Option<BytesMut>, n: usize, message: usize) -> bytes::Bytes {
+        let buf = ready_read_buf(slot);
+        assert!(buf.capacity() >= READ_ROOM_MIN);
+        buf.extend_from_slice(&vec![9; n]);
+        let taken = buf.split_to(message).freeze();
+        buf.clear();
+        taken
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn the_read_buffer_is_reused_in_place_while_nothing_split_off_it_is_held() {
+        clear();
+        let mut slot = None;
+        let first = ready_read_buf(&mut slot).as_ptr();
+        // Sixty reads of 1 KiB, each split off and dropped at once: the buffer walks
+        // forward, then returns to the front of the same allocation once short of room.
+        let mut returned = false;
+        for i in 0..60 {
+            let at = ready_read_buf(&mut slot).as_ptr() as usize;
+            assert!((first as usize..first as usize + READ_BUF_SIZE).contains(&at), "read {i}: another allocation");
+            returned |= i > 0 && at == first as usize;
+            drop(read_and_split(&mut slot, 1024, 1024));
+        }
+        assert!(returned, "back to the front of the allocation");
+        assert_eq!(pool_len(), 0);
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn a_held_message_moves_reads_to_another_buffer_and_its_own_returns_once_dropped() {
+        clear();
+        let mut slot = None;
+        let first = ready_read_buf(&mut slot).as_ptr();
+        let held = read_and_split(&mut slot, 60 * 1024, 60 * 1024);
+        assert_eq!(held.as_ptr(), first);
+        // Too little room left, and the allocation is shared: another buffer, the old one
+        // parked in the pool.
+        let second = ready_read_buf(&mut slot).as_ptr();
+        assert_ne!(second, first);
+        assert_eq!(pool_len(), 1);
+        // Still held: using up the second buffer cannot take the first back.
+        drop(read_and_split(&mut slot, 60 * 1024, 60 * 1024));
+        let third = ready_read_buf(&mut slot).as_ptr();
+        assert_eq!(third, second, "the second was free again and reused in place");
+        assert!(held.iter().all(|&b| b == 9), "the held message is untouched");
+        let kept = read_and_split(&mut slot, 60 * 1024, 60 * 1024);
+        drop(held);
+        // Now the first is free: taken back from the pool, no new allocation.
+        assert_eq!(ready_read_buf(&mut slot).as_ptr(), first);
+        drop(kept);
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn a_larger_pooled_buffer_never_becomes_the_read_buffer() {
+        clear();
+        // A 512 KiB message buffer in the pool: a message split off it as a read buffer
+        // could pin 64 times its size.
+        let mut big = BytesMut::new();
+        reserve(&mut big, 512 * 1024);
+        drop(finish(big));
+        assert_eq!(pool_len(), 1);
+        let mut slot = None;
+        let held = read_and_split(&mut slot, 60 * 1024, 60 * 1024);
+        // The first read buffer is held: the next is a fresh one of 64 KiB.
+        assert_eq!(ready_read_buf(&mut slot).capacity(), READ_BUF_SIZE);
+        assert!(POOL.with(|pool| pool.borrow().iter().any(|(_, whole)| *whole == 512 * 1024)));
+        drop(held);
     }
 
     #[test]

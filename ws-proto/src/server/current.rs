@@ -4,9 +4,9 @@
 
 use std::cell::{Cell, RefCell};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
-use crate::connection::Connection;
+use crate::connection::{Connection, ready_read_buf};
 use crate::frame::Fd;
 
 /// A connection parked in the thread while one of its callbacks runs.
@@ -24,6 +24,7 @@ pub(crate) struct Parked {
 thread_local! {
     static CURRENT: RefCell<Option<Parked>> = const { RefCell::new(None) };
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static READ_BUF: RefCell<Option<BytesMut>> = const { RefCell::new(None) };
     /// Where and how long the text message whose `on_message` runs on this thread is, when
     /// it is large (see [`CheckedText`]).
     static CHECKED_TEXT: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
@@ -77,6 +78,7 @@ const CHECKED_TEXT_MIN: usize = 4 * 1024;
 
 /// Parks `parked` in this thread while `f` runs, and hands it back. `None` only if `f`
 /// somehow took it (it cannot: nothing else removes it).
+#[inline]
 pub(crate) fn with_parked(parked: Parked, f: impl FnOnce()) -> Option<Parked> {
     let previous = CURRENT.with(|current| current.replace(Some(parked)));
     f();
@@ -111,6 +113,23 @@ pub(crate) fn with_scratch<T>(f: impl FnOnce(&mut [u8]) -> T) -> Option<T> {
             scratch.resize(SCRATCH_SIZE, 0);
         }
         Some(f(&mut scratch))
+    })
+}
+
+/// Runs `f` with this thread's read buffer for streams that read into spare capacity
+/// (`Stream::poll_read_buf`): empty, with room for a read; large messages are split off
+/// it (`Connection::receive_buf`), so it is replaced once used up (see
+/// `connection::pool::ready_read_buf`). `f` returns `None` when the stream cannot read
+/// that way: the buffer is then let go, as this thread's streams never will. `None` while
+/// the buffer is in use further up the stack.
+pub(crate) fn with_read_buf<T>(f: impl FnOnce(&mut BytesMut) -> Option<T>) -> Option<Option<T>> {
+    READ_BUF.with(|slot| {
+        let mut slot = slot.try_borrow_mut().ok()?;
+        let outcome = f(ready_read_buf(&mut slot));
+        if outcome.is_none() {
+            *slot = None;
+        }
+        Some(outcome)
     })
 }
 

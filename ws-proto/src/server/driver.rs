@@ -1,8 +1,9 @@
 //! The per-connection driver: one future per connection that reads everything the socket
-//! has into the thread's scratch buffer, feeds it to the `Connection`, runs the callbacks
-//! for the events, applies pushes from other tasks, and writes all ready output in one
-//! write (a plain one when it is one slice, else vectored). Model: `ConnectionDriver` in
-//! quinn.
+//! has into one of the thread's buffers (a scratch buffer for small messages, a read
+//! buffer off which large ones are split with no copy), feeds it to the `Connection`, runs
+//! the callbacks for the events, applies pushes from other tasks, and writes all ready
+//! output in one write (a plain one when it is one slice, else vectored). Model:
+//! `ConnectionDriver` in quinn.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use bytes::Buf;
 
-use super::current::{CheckedText, Parked, with_parked, with_scratch};
+use super::current::{CheckedText, Parked, with_parked, with_read_buf, with_scratch};
 use super::runtime::{Runtime, Sleep, Stream};
 use super::table::{Command, Slot, recycle_commands};
 use super::{Callbacks, Policy, Server};
@@ -110,8 +111,8 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                     let outcome = self.read(&mut conn, cx);
                     conn = self.dispatch(conn)?;
                     match outcome {
-                        Read::Data if conn.output_len() >= limit || conn.status() == Status::Closed => break,
-                        Read::Data => exhausted = round == READ_ROUNDS,
+                        Read::Data(_) if conn.output_len() >= limit || conn.status() == Status::Closed => break,
+                        Read::Data(_) => exhausted = round == READ_ROUNDS,
                         Read::Eof => {
                             self.flags |= READ_CLOSED;
                             break;
@@ -147,8 +148,8 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
     }
 
     /// Reads once and feeds the connection: the rest of a large payload straight into its
-    /// message buffer when the stream can, anything else through the thread's scratch
-    /// buffer.
+    /// message buffer when the stream can, anything else through one of the thread's
+    /// buffers.
     fn read(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> Read {
         // The clock is read only once bytes came: most wake-ups end in a read that finds
         // nothing, and a clock read costs as much as a small frame's parsing.
@@ -158,44 +159,60 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             && max > 0
             && let Some(poll) = stream.poll_read_buf(cx, buf, max)
         {
-            let now = runtime.now();
             // A fatal error is also an event (Closed) and output (the close frame).
-            let _ = conn.receive_appended(now);
-            return match poll {
-                Poll::Ready(Ok(0)) => {
-                    conn.receive_eof(now);
-                    Read::Eof
-                }
-                Poll::Ready(Ok(_)) => Read::Data,
-                Poll::Ready(Err(error)) => {
-                    tracing::debug!(%error, "read failed");
-                    conn.receive_eof(now);
-                    Read::Eof
-                }
-                Poll::Pending => Read::Pending,
-            };
+            let _ = conn.receive_appended(runtime.now());
+            return read_outcome(poll, conn, runtime, |_, _, _| {});
         }
-        let outcome = with_scratch(|buf| match stream.poll_read(cx, buf) {
-            Poll::Ready(Ok(0)) => {
-                conn.receive_eof(runtime.now());
-                Read::Eof
-            }
-            Poll::Ready(Ok(n)) => {
-                // A fatal error is also an event (Closed) and output (the close frame).
-                let _ = conn.receive(buf.get(..n).unwrap_or_default(), runtime.now());
-                Read::Data
-            }
-            Poll::Ready(Err(error)) => {
-                tracing::debug!(%error, "read failed");
-                conn.receive_eof(runtime.now());
-                Read::Eof
-            }
-            Poll::Pending => Read::Pending,
-        });
+        // Large messages come through the read buffer, off which they are split with no
+        // copy; small ones through the scratch buffer, whose plain read costs less. What the
+        // last read brought decides which.
+        let outcome = if self.flags & (LARGE_READS | SCRATCH_READS) == LARGE_READS {
+            self.read_buf(conn, cx)
+        } else {
+            self.read_scratch(conn, cx)
+        };
+        match outcome {
+            Some(Read::Data(n)) if n >= LARGE_READ_MIN => self.flags |= LARGE_READS,
+            Some(Read::Data(_)) => self.flags &= !LARGE_READS,
+            _ => {}
+        }
         outcome.unwrap_or_else(|| {
-            // The scratch buffer is in use further up this thread's stack: try again soon.
+            // The buffer is in use further up this thread's stack: try again soon.
             cx.waker().wake_by_ref();
             Read::Pending
+        })
+    }
+
+    /// Reads once into the spare capacity of the thread's read buffer, off which large
+    /// messages are split with no copy; through the scratch buffer if the stream cannot.
+    /// `None` while the buffer is in use further up this thread's stack.
+    fn read_buf(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> Option<Read> {
+        let runtime = &self.server.inner.runtime;
+        let stream = &mut self.stream;
+        let outcome = with_read_buf(|buf| {
+            let max = buf.capacity() - buf.len();
+            let poll = stream.poll_read_buf(cx, buf, max)?;
+            Some(read_outcome(poll, conn, runtime, |conn, _, now| {
+                // A fatal error is also an event (Closed) and output (the close frame).
+                let _ = conn.receive_buf(buf, now);
+            }))
+        })?;
+        outcome.or_else(|| {
+            self.flags |= SCRATCH_READS;
+            self.read_scratch(conn, cx)
+        })
+    }
+
+    /// Reads once through the thread's scratch buffer, for streams that read only into
+    /// initialised memory. `None` while the buffer is in use further up this thread's stack.
+    fn read_scratch(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> Option<Read> {
+        let runtime = &self.server.inner.runtime;
+        let stream = &mut self.stream;
+        with_scratch(|buf| {
+            let poll = stream.poll_read(cx, buf);
+            read_outcome(poll, conn, runtime, |conn, n, now| {
+                let _ = conn.receive(buf.get(..n).unwrap_or_default(), now);
+            })
         })
     }
 
@@ -544,9 +561,37 @@ pub(super) fn poll_write_output<S: Stream>(
 }
 
 enum Read {
-    Data,
+    /// This many bytes came.
+    Data(usize),
     Eof,
     Pending,
+}
+
+/// What a read came to: bytes, which `feed` gives the connection (with how many came and
+/// the time), the end of the stream (or an error, which ends it too), or nothing yet.
+#[inline]
+fn read_outcome<R: Runtime>(
+    poll: Poll<io::Result<usize>>,
+    conn: &mut Connection,
+    runtime: &R,
+    feed: impl FnOnce(&mut Connection, usize, Instant),
+) -> Read {
+    match poll {
+        Poll::Ready(Ok(0)) => {
+            conn.receive_eof(runtime.now());
+            Read::Eof
+        }
+        Poll::Ready(Ok(n)) => {
+            feed(conn, n, runtime.now());
+            Read::Data(n)
+        }
+        Poll::Ready(Err(error)) => {
+            tracing::debug!(%error, "read failed");
+            conn.receive_eof(runtime.now());
+            Read::Eof
+        }
+        Poll::Pending => Read::Pending,
+    }
 }
 
 /// The connection opened as a WebSocket.
@@ -568,6 +613,11 @@ const FINISHED: u16 = 128;
 /// `on_request` answered a request: as in the reference, a plain HTTP connection that
 /// `on_request` served ends with neither `on_close` nor `on_disconnect`.
 const SERVED: u16 = 256;
+/// The stream cannot read into spare capacity (`Stream::poll_read_buf` said so): reads go
+/// through the thread's scratch buffer.
+const SCRATCH_READS: u16 = 512;
+/// The last read brought at least `LARGE_READ_MIN` bytes: the next goes to the read buffer.
+const LARGE_READS: u16 = 1024;
 
 /// Output waiting that pauses reading (unless `buffer_output_size` is smaller).
 const READ_PAUSE_OUTPUT: usize = 1024 * 1024;
@@ -577,6 +627,9 @@ const READ_ROUNDS: usize = 16;
 /// buffer, where the stream supports it: half the scratch buffer, so that small frames
 /// still arrive many per read.
 const DIRECT_READ_MIN: usize = 32 * 1024;
+/// A read of this much suggests large messages (see `Driver::read`): the smallest message
+/// split off the read buffer.
+const LARGE_READ_MIN: usize = 8 * 1024;
 /// Slices per vectored write (Linux's `IOV_MAX` is 1024; 64 covers many small frames, which
 /// `Output` packs together anyway).
 const MAX_SLICES: usize = 64;
