@@ -30,6 +30,7 @@
 //! ```
 
 mod client;
+mod headers;
 mod key;
 mod request;
 mod response;
@@ -40,11 +41,14 @@ pub use request::{HttpLimits, Request, RequestHead, Upgrade, parse_request, sele
 pub use response::Response;
 
 use crate::error::HandshakeError;
+use headers::{HeaderList, same_ignoring_case};
 
 /// Whether any of `values` (each a comma-separated list, RFC 9110 §5.6.1) holds `token`,
 /// compared ASCII case-insensitively.
 fn has_token<'a>(mut values: impl Iterator<Item = &'a str>, token: &str) -> bool {
-    values.any(|value| value.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    values.any(|value| {
+        value.as_bytes().split(|&b| b == b',').any(|t| same_ignoring_case(trim_ows_bytes(t), token.as_bytes()))
+    })
 }
 
 /// Whether `s` is a non-empty token (RFC 9110 §5.6.2), as a header name must be.
@@ -78,20 +82,38 @@ fn is_valid_header(name: &str, value: &str) -> bool {
 /// # Errors
 /// [`HandshakeError::Malformed`] for a value that is not UTF-8: this crate hands headers
 /// out as `&str`, and no header the handshake reads may hold anything else.
-fn collect_headers(headers: &[httparse::Header<'_>]) -> Result<Vec<(String, String)>, HandshakeError> {
-    headers
-        .iter()
-        .map(|h| {
-            let value =
-                std::str::from_utf8(h.value).map_err(|_| HandshakeError::Malformed("header value is not UTF-8"))?;
-            Ok((h.name.to_ascii_lowercase(), trim_ows(value).to_owned()))
-        })
-        .collect()
+fn collect_headers(headers: &[httparse::Header<'_>]) -> Result<HeaderList, HandshakeError> {
+    let bytes = headers.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let mut list = HeaderList::with_capacity(headers.len(), bytes);
+    for h in headers {
+        let value = std::str::from_utf8(h.value).map_err(|_| HandshakeError::Malformed("header value is not UTF-8"))?;
+        list.push_lowercase(h.name, trim_ows(value));
+    }
+    Ok(list)
 }
 
 /// `s` without the optional whitespace (space and tab) around it (RFC 9110 §5.5).
 fn trim_ows(s: &str) -> &str {
-    s.trim_matches(|c| c == ' ' || c == '\t')
+    let (start, end) = ows_bounds(s.as_bytes());
+    // Space and tab are single bytes: both cuts fall between characters.
+    s.get(start..end).unwrap_or_default()
+}
+
+/// `bytes` without the optional whitespace around it.
+fn trim_ows_bytes(bytes: &[u8]) -> &[u8] {
+    let (start, end) = ows_bounds(bytes);
+    bytes.get(start..end).unwrap_or_default()
+}
+
+/// Where `bytes` starts and ends without the optional whitespace around it.
+fn ows_bounds(bytes: &[u8]) -> (usize, usize) {
+    let start = bytes.iter().position(|b| !is_ows(*b)).unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|b| !is_ows(*b)).map_or(start, |last| last + 1);
+    (start, end)
+}
+
+fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
 }
 
 /// The handshake error for an httparse error (other than too many headers).
@@ -166,5 +188,8 @@ mod tests {
     #[test]
     fn ows_is_trimmed_but_inner_space_kept() {
         assert_eq!(trim_ows(" \ta b\t "), "a b");
+        assert_eq!(trim_ows(" é \t"), "é");
+        assert_eq!(trim_ows(" \t "), "");
+        assert_eq!(trim_ows(""), "");
     }
 }

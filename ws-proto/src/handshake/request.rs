@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use super::key::is_valid_key;
-use super::{collect_headers, has_token, malformed, parse_head};
+use super::{HeaderList, collect_headers, has_token, malformed, parse_head};
 use crate::error::HandshakeError;
 use crate::frame::Fd;
 
@@ -40,7 +40,7 @@ pub struct Request {
     pub version: u8,
     /// The body: the `Content-Length` bytes after the head, filled in by the connection.
     pub body: Bytes,
-    headers: Vec<(String, String)>,
+    headers: HeaderList,
 }
 
 impl Request {
@@ -72,11 +72,13 @@ impl Request {
     ) -> Request {
         let (path, query) = target.split_once('?').unwrap_or((target, ""));
         let clean = |s: &str| !s.contains(['\r', '\n', '\0']);
-        let headers = headers
-            .into_iter()
-            .filter(|(name, value)| clean(name.as_ref()) && clean(value.as_ref()))
-            .map(|(name, value)| (name.as_ref().trim().to_ascii_lowercase(), value.as_ref().trim().to_owned()))
-            .collect();
+        let mut list = HeaderList::default();
+        for (name, value) in headers {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            if clean(name) && clean(value) {
+                list.push_lowercase(name.trim(), value.trim());
+            }
+        }
         Request {
             fd: Fd::default(),
             method: method.into(),
@@ -84,24 +86,24 @@ impl Request {
             query_string: query.to_owned(),
             version: 1,
             body: Bytes::new(),
-            headers,
+            headers: list,
         }
     }
 
     /// The first value of header `name` (ASCII case-insensitive), if any.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.first(name)
     }
 
     /// Every value of header `name` (ASCII case-insensitive), in arrival order; a header
     /// sent on several lines yields one item per line, a comma-separated list is not split.
     pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.all(name)
     }
 
     /// Every header as (lower-case name, trimmed value), in arrival order.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.headers.iter()
     }
 
     /// The query string as percent-decoded (name, value) pairs, in order and with repeats.

@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::is_valid_header;
 use super::key::accept_key;
 use super::request::Upgrade;
+use super::{HeaderList, is_valid_header};
 use crate::error::HandshakeError;
 
 /// An HTTP/1.1 response: status, headers in order, body (the reference's
@@ -36,7 +36,7 @@ use crate::error::HandshakeError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: HeaderList,
     body: Bytes,
 }
 
@@ -46,7 +46,7 @@ impl Response {
     /// A status outside 100–999 cannot be written on a status line;
     /// [`encode`](Response::encode) sends 500 instead.
     pub fn new(status: u16) -> Response {
-        Response { status, headers: Vec::new(), body: Bytes::new() }
+        Response { status, headers: HeaderList::default(), body: Bytes::new() }
     }
 
     /// The 101 Switching Protocols for a validated upgrade (RFC 6455 §4.2.2 item 5):
@@ -112,10 +112,10 @@ impl Response {
     ///
     /// A name that is not a token (RFC 9110 §5.6.2) or a value holding CR, LF or NUL
     /// (RFC 9110 §5.5) is ignored and logged at `debug`.
-    pub fn header(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        let (name, value) = (name.into(), value.into());
-        if is_valid_header(&name, &value) {
-            self.headers.push((name, value));
+    pub fn header(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> &mut Self {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        if is_valid_header(name, value) {
+            self.headers.push(name, value);
         }
         self
     }
@@ -124,18 +124,20 @@ impl Response {
     ///
     /// An invalid name or value (see [`Response::header`]) is ignored and the existing
     /// headers are kept.
-    pub fn set_header(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
-        let (name, value) = (name.into(), value.into());
-        if is_valid_header(&name, &value) {
-            self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-            self.headers.push((name, value));
+    pub fn set_header(&mut self, name: impl AsRef<str>, value: impl AsRef<str>) -> &mut Self {
+        let (name, value) = (name.as_ref(), value.as_ref());
+        if is_valid_header(name, value) {
+            self.remove_header(name);
+            self.headers.push(name, value);
         }
         self
     }
 
     /// Removes every header named `name` (ASCII case-insensitive).
     pub fn remove_header(&mut self, name: &str) -> &mut Self {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        if self.headers.first(name).is_some() {
+            self.headers.retain(|n, _| !n.eq_ignore_ascii_case(name));
+        }
         self
     }
 
@@ -151,17 +153,17 @@ impl Response {
 
     /// The first value of header `name` (ASCII case-insensitive), if any.
     pub fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.first(name)
     }
 
     /// Every value of header `name` (ASCII case-insensitive), in order.
     pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.all(name)
     }
 
     /// Every header as (name, value), in order, names as given.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.headers.iter()
     }
 
     /// The body.
@@ -178,20 +180,25 @@ impl Response {
     pub fn encode(&self, out: &mut BytesMut) {
         let status = if (100..=999).contains(&self.status) { self.status } else { 500 };
         let bodiless = matches!(status, 100..=199 | 204 | 304);
-        let mut head = String::with_capacity(64 + self.headers.len() * 32);
-        // Writing to a String cannot fail.
-        let _ = write!(head, "HTTP/1.1 {status} {}\r\n", reason_phrase(status));
-        for (name, value) in &self.headers {
-            let _ = write!(head, "{name}: {value}\r\n");
-        }
-        if !bodiless && self.header_value("content-length").is_none() {
-            let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
-        }
-        head.push_str("\r\n");
-        out.reserve(head.len() + if bodiless { 0 } else { self.body.len() });
-        out.put_slice(head.as_bytes());
+        let reason = reason_phrase(status);
+        let lines = self.headers.lines();
+        out.reserve(36 + reason.len() + lines.len() + if bodiless { 0 } else { self.body.len() });
+        out.put_slice(b"HTTP/1.1 ");
+        // Three digits (checked above).
+        out.put_slice(&[b'0' + (status / 100) as u8, b'0' + (status / 10 % 10) as u8, b'0' + (status % 10) as u8]);
+        out.put_u8(b' ');
+        out.put_slice(reason.as_bytes());
+        out.put_slice(b"\r\n");
+        out.put_slice(lines.as_bytes());
         if !bodiless {
+            if self.header_value("content-length").is_none() {
+                // Writing to a BytesMut cannot fail.
+                let _ = write!(out, "Content-Length: {}\r\n", self.body.len());
+            }
+            out.put_slice(b"\r\n");
             out.put_slice(&self.body);
+        } else {
+            out.put_slice(b"\r\n");
         }
     }
 
@@ -204,7 +211,7 @@ impl Response {
 
     /// A response parsed off the wire: headers as received, without the checks of
     /// [`Response::header`] (httparse already refused what those would).
-    pub(super) fn from_parts(status: u16, headers: Vec<(String, String)>) -> Response {
+    pub(super) fn from_parts(status: u16, headers: HeaderList) -> Response {
         Response { status, headers, body: Bytes::new() }
     }
 }
