@@ -67,9 +67,10 @@ impl Response {
     /// ```
     pub fn switching_protocols(upgrade: &Upgrade, protocol: Option<&str>, extensions: Option<&str>) -> Response {
         let mut res = Response::new(101);
-        res.header("Upgrade", "websocket")
-            .header("Connection", "Upgrade")
-            .header("Sec-WebSocket-Accept", accept_key(&upgrade.key));
+        // Constant names, and values that are constants or base64: valid as they are.
+        res.headers.push("Upgrade", "websocket");
+        res.headers.push("Connection", "Upgrade");
+        res.headers.push("Sec-WebSocket-Accept", &accept_key(&upgrade.key));
         if let Some(protocol) = protocol {
             res.header("Sec-WebSocket-Protocol", protocol);
         }
