@@ -91,9 +91,11 @@ impl Message {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    /// Server: a whole HTTP request arrived. For a WebSocket upgrade, answer it with
-    /// [`Connection::accept`](super::Connection::accept) (or a custom response through
-    /// [`Connection::respond`](super::Connection::respond)); for plain HTTP, with `respond`.
+    /// Server: a whole HTTP request arrived. For a WebSocket upgrade, answer it with the
+    /// response of [`Connection::accept_response`](super::Connection::accept_response)
+    /// (or a custom one) through [`Connection::respond`](super::Connection::respond), or
+    /// refuse it with [`Connection::reject`](super::Connection::reject); for plain HTTP,
+    /// with `respond`.
     Request(Box<Request>),
     /// The opening handshake finished: the connection is open.
     Open,

@@ -2,19 +2,7 @@
 //! `exist` queries and the connection registry between the nodes of a cluster. The server
 //! core knows only this trait; `ws-cluster` implements it over Redis.
 //!
-//! # Contract
-//!
-//! The server calls the broker from callbacks and connection tasks, so every method must
-//! return at once: queue the work (a bounded queue), never wait for the network. When the
-//! broker cannot take the work (down, queue full) it says so with a [`BrokerError`], and
-//! the server hands that to the caller: remote operations fail fast, local ones go on.
-//! What arrives from other nodes comes in through the [`Inbound`] handle the server gives
-//! the broker in [`Broker::attach`], from whatever thread the broker runs on.
-//!
-//! Delivery is at most once: a message handed to a broker that then loses its connection
-//! is lost. A [`ClusterFd`] names a connection cluster-wide: the node's [`NodeId`], random
-//! per server, and the connection's [`Fd`] there. Fds are never reused on a node, and a
-//! restarted node has a new id, so an old `ClusterFd` never reaches a newer connection.
+//! The contract is on [`Broker`].
 
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -31,8 +19,21 @@ use super::{DisconnectError, Inner, PushError, Runtime, Server};
 use crate::close::{CloseCode, MAX_CLOSE_REASON};
 use crate::frame::{Fd, Flags, Opcode};
 
-/// What a server needs from a cluster backbone (see the [module docs](self) for the
-/// contract: never block, fail fast, at most once).
+/// What a server needs from a cluster backbone.
+///
+/// # Contract
+///
+/// The server calls the broker from callbacks and connection tasks, so every method must
+/// return at once: queue the work (a bounded queue), never wait for the network. When the
+/// broker cannot take the work (down, queue full) it says so with a [`BrokerError`], and
+/// the server hands that to the caller: remote operations fail fast, local ones go on.
+/// What arrives from other nodes comes in through the [`Inbound`] handle the server gives
+/// the broker in [`Broker::attach`], from whatever thread the broker runs on.
+///
+/// Delivery is at most once: a message handed to a broker that then loses its connection
+/// is lost. A [`ClusterFd`] names a connection cluster-wide: the node's [`NodeId`], random
+/// per server, and the connection's [`Fd`] there. Fds are never reused on a node, and a
+/// restarted node has a new id, so an old `ClusterFd` never reaches a newer connection.
 pub trait Broker: Send + Sync + 'static {
     /// Called once, by [`Server::set_broker`]: this node's id, and the handle through which
     /// messages from other nodes reach this server's connections.

@@ -21,11 +21,15 @@
 //!
 //! # How it runs
 //!
-//! Each connection is one task, a [driver](driver) that owns the sans-IO
-//! [`Connection`](crate::connection::Connection). On every wake-up it reads all the
-//! socket has into a per-thread 64 KiB scratch buffer, feeds the `Connection`, runs the
-//! callbacks for the events in order, and writes all queued output in one write.
-//! An idle connection therefore holds no read or write buffer.
+//! Each connection is one task, a driver that owns the sans-IO
+//! [`Connection`]. On every wake-up it reads all the socket has into a
+//! per-thread 64 KiB buffer (after a large read, one off which large messages are split
+//! with no copy: [`Connection::receive_buf`]), feeds the `Connection`, runs the callbacks
+//! for the events in order, and writes all queued output in one write. An idle connection
+//! therefore holds no read or write buffer.
+//!
+//! [`Connection`]: crate::connection::Connection
+//! [`Connection::receive_buf`]: crate::connection::Connection::receive_buf
 //!
 //! A callback runs with its connection parked in the thread, so `push` to the fd whose
 //! callback is running (the echo path) goes straight into its `Connection`: no lock, no
