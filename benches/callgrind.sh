@@ -8,6 +8,7 @@
 #   benches/callgrind.sh                     # every echo server, 20 B, one connection
 #   SERVERS="ws-tokio peer_tokio_websockets" SIZE=1024 benches/callgrind.sh
 #   MODE=broadcast benches/callgrind.sh      # our adapters, per broadcast delivery
+#   MODE=connrate benches/callgrind.sh       # per connection: connect, upgrade, close
 #
 # One connection with one message in flight: every echo is one wake-up, one read and one
 # write for every server, so that batching (which a slower server under callgrind would get
@@ -22,6 +23,8 @@ SECONDS_RUN=${SECONDS_RUN:-4}
 # MODE=broadcast: instructions per delivery of benches/run.sh's broadcast load (1,000
 # receivers, 64 B, 16 in flight), counted from the moment every connection is up; our
 # adapters only (the peers have no broadcast).
+# MODE=connrate: instructions per connection cycle of the connrate load (connect, upgrade,
+# close handshake, RST), four at a time, counted from the load generator's start.
 MODE=${MODE:-echo}
 SETTLE=${SETTLE:-8}
 # peer_tungstenite is left out: with one connection it echoes only ~200 messages/s under
@@ -39,6 +42,7 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1
 port=19700
 what=echo whats=echoes
 [ "$MODE" = broadcast ] && what=delivery whats=deliveries
+[ "$MODE" = connrate ] && what=cycle whats=cycles
 printf '| server | %s | instructions | instructions per %s |\n|---|---|---|---|\n' "$whats" "$what"
 for name in $SERVERS; do
     server_cmd "$name" || continue
@@ -66,6 +70,11 @@ for name in $SERVERS; do
         callgrind_control -i off "$pid" >/dev/null 2>&1
         wait "$load" || true
         out=$(cat "$WORK/load.out")
+    elif [ "$MODE" = connrate ]; then
+        # No warm-up: the cycles counted are all those made while counting.
+        callgrind_control -i on "$pid" >/dev/null 2>&1
+        out=$(taskset -c 1 "$BIN/load" --target "127.0.0.1:$port" --mode connrate --connections 4 \
+            --duration "$SECONDS_RUN" --warmup 0 2>/dev/null)
     else
         callgrind_control -i on "$pid" >/dev/null 2>&1
         out=$(taskset -c 1 "$BIN/load" --target "127.0.0.1:$port" --mode echo --connections 1 --size "$SIZE" \
@@ -76,7 +85,7 @@ for name in $SERVERS; do
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     field=total
-    [ "$MODE" = broadcast ] && field=count
+    [ "$MODE" = echo ] || field=count
     echoes=$(printf '%s\n' "$out" | python3 -c "import json,sys; print(next(json.loads(l) for l in sys.stdin if l.startswith('{'))['$field'])")
     total=0
     for f in "$WORK/$name.out".*; do
