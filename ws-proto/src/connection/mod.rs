@@ -24,6 +24,11 @@ pub use message::{CloseReason, Event, Message};
 pub use output::Output;
 #[cfg(feature = "server")]
 pub(crate) use pool::ready_read_buf;
+
+/// The smallest message [`Connection::receive_buf`] splits off its buffer instead of
+/// copying (the size from which message buffers come from the pool).
+#[cfg(feature = "server")]
+pub(crate) const SPLIT_MIN: usize = pool::POOLED_MIN;
 pub use timers::Timer;
 
 use crate::Role;

@@ -56,17 +56,19 @@ pub(super) fn finish(mut buf: BytesMut) -> bytes::Bytes {
 #[cfg(feature = "server")]
 #[inline]
 pub(crate) fn ready_read_buf(slot: &mut Option<BytesMut>) -> &mut BytesMut {
-    if slot.as_ref().is_none_or(|buf| buf.capacity() - buf.len() < READ_ROOM_MIN) {
-        renew_read_buf(slot);
+    let buf = slot.get_or_insert_with(|| BytesMut::with_capacity(READ_BUF_SIZE));
+    if buf.capacity() - buf.len() < READ_ROOM_MIN {
+        renew_read_buf(buf);
     }
-    slot.get_or_insert_with(|| BytesMut::with_capacity(READ_BUF_SIZE))
+    buf
 }
 
+/// Gives `buf`, short of room, its whole allocation back if nothing split off it is held,
+/// or else swaps it for another.
 #[cfg(feature = "server")]
 #[cold]
-fn renew_read_buf(slot: &mut Option<BytesMut>) {
-    let buf = slot.get_or_insert_with(|| BytesMut::with_capacity(READ_BUF_SIZE));
-    if buf.capacity() - buf.len() < READ_ROOM_MIN && !buf.try_reclaim(READ_BUF_SIZE) {
+fn renew_read_buf(buf: &mut BytesMut) {
+    if !buf.try_reclaim(READ_BUF_SIZE) {
         // Only a buffer of exactly this size: a larger one would let a message split off it
         // pin more than eight times its size.
         let next = take_exact(READ_BUF_SIZE).unwrap_or_else(|| BytesMut::with_capacity(READ_BUF_SIZE));
@@ -127,7 +129,7 @@ pub(super) const POOLED_MIN: usize = 8 * 1024;
 /// A thread's read buffer (see [`ready_read_buf`]): a message split off it is at least
 /// [`POOLED_MIN`], an eighth of it.
 #[cfg(feature = "server")]
-pub(crate) const READ_BUF_SIZE: usize = 64 * 1024;
+const READ_BUF_SIZE: usize = 64 * 1024;
 /// Less room than this left in the read buffer and the next read starts a new one.
 #[cfg(feature = "server")]
 const READ_ROOM_MIN: usize = 16 * 1024;

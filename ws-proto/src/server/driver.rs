@@ -629,7 +629,7 @@ const READ_ROUNDS: usize = 16;
 const DIRECT_READ_MIN: usize = 32 * 1024;
 /// A read of this much suggests large messages (see `Driver::read`): the smallest message
 /// split off the read buffer.
-const LARGE_READ_MIN: usize = 8 * 1024;
+const LARGE_READ_MIN: usize = crate::connection::SPLIT_MIN;
 /// Slices per vectored write (Linux's `IOV_MAX` is 1024; 64 covers many small frames, which
 /// `Output` packs together anyway).
 const MAX_SLICES: usize = 64;
