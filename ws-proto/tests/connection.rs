@@ -885,6 +885,44 @@ fn invalid_utf8_appended_in_place_fails_at_once() {
 }
 
 #[test]
+fn a_large_frame_takes_a_pooled_buffer_whole_once_enough_of_it_came() {
+    // A 1 MiB message received and dropped leaves its buffer in the thread's pool.
+    let payload: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+    let wire = raw(0x82, &payload, true);
+    let head = wire.len() - payload.len();
+    let mut pair = Pair::open(Config::default());
+    let _ = drain(&mut pair.server);
+    pair.server.receive(&wire, pair.now).unwrap();
+    let first = messages(&server_events(&mut pair.server)).remove(0).data().clone();
+    let pooled = first.as_ptr();
+    drop(first);
+
+    // The next 1 MiB frame, its first 40,000 bytes received as a read would bring them:
+    // the buffer lent for the rest has room for all of it, in that same allocation, so
+    // nothing that came is copied again as the message grows.
+    let (at, rest) = (head + 40_000, payload.len() - 40_000);
+    pair.server.receive(&wire[..at], pair.now).unwrap();
+    let (buf, max) = pair.server.payload_buf(1000).expect("a large payload is under way");
+    assert_eq!(max, rest, "room for the whole rest of the frame");
+    assert_eq!(buf.as_ptr(), pooled, "the pooled buffer");
+    buf.extend_from_slice(&wire[at..]);
+    pair.server.receive_appended(pair.now).unwrap();
+    let second = messages(&server_events(&mut pair.server)).remove(0).data().clone();
+    assert_eq!(&second[..], &payload[..]);
+    assert_eq!(second.as_ptr(), pooled);
+    drop(second);
+
+    // A frame that announces 1 MiB and brings 1 KiB is not trusted with the pooled buffer:
+    // it holds memory in proportion to what it sent.
+    let mut pair = Pair::open(Config::default());
+    let _ = drain(&mut pair.server);
+    pair.server.receive(&wire[..head + 1024], pair.now).unwrap();
+    let (buf, max) = pair.server.payload_buf(1000).expect("a large payload is under way");
+    assert_ne!(buf.as_ptr(), pooled);
+    assert!(max <= 32 * 1024, "{max}");
+}
+
+#[test]
 fn payload_buf_is_lent_only_for_a_large_plain_data_payload_and_never_past_the_frame() {
     let mut pair = Pair::open(Config::default());
     let _ = drain(&mut pair.server);

@@ -254,7 +254,7 @@ impl Connection {
         }
         let message = self.message.as_mut().filter(|m| !m.compressed)?;
         let len = message.data.len();
-        grow(&mut message.data, frame.remaining.min(len.max(RESERVE_MIN)), frame.remaining);
+        grow(&mut message.data, frame.remaining.min(len.max(RESERVE_MIN)), frame.remaining, len);
         let room = (message.data.capacity() - len).min(frame.remaining);
         self.reader.appending_from = Some(len);
         Some((&mut message.data, room))
@@ -636,7 +636,7 @@ impl Connection {
                 }
                 Http::ReadingBody { body, remaining, .. } => {
                     let take = (*remaining).min(self.inbuf.len());
-                    grow(body, take, *remaining);
+                    grow(body, take, *remaining, body.len() + take);
                     body.extend_from_slice(self.inbuf.get(..take).unwrap_or_default());
                     *remaining -= take;
                     self.inbuf.drain(..take);
@@ -947,7 +947,7 @@ impl Connection {
                 deflate.decompressor.decompress(&[], true, &mut message.data, limit)?;
             }
         } else {
-            grow(&mut message.data, piece.len(), frame_rest);
+            grow(&mut message.data, piece.len(), frame_rest, start + piece.len());
             message.data.extend_from_slice(piece);
             if let (Some(key), Some(new)) = (key, message.data.get_mut(start..)) {
                 apply_mask(new, key, offset);
@@ -1205,16 +1205,20 @@ impl Connection {
     }
 }
 
-/// Makes room in `buf` for `piece` more bytes. Reserves ahead, but never more than the
-/// frame still claims (`frame_rest`) nor more than `buf` already holds: a peer that
-/// announces a large frame and sends it slowly holds memory in proportion to what it
-/// actually sent, while a fast one costs only a few doublings.
-fn grow(buf: &mut BytesMut, piece: usize, frame_rest: usize) {
+/// Makes room in `buf` for `piece` more bytes of a frame that holds `frame_rest` more (the
+/// piece included); `buf` holds `arrived` bytes of the message once the piece is in.
+/// Reserves ahead, but never more than the frame still claims nor more than `buf` already
+/// holds: a peer that announces a large frame and sends it slowly holds memory in
+/// proportion to what it actually sent, while a fast one costs only a few doublings. A
+/// buffer the thread's pool already holds may take the whole frame at once (see
+/// [`pool::reserve_for_frame`]): no doubling then, and no copy of what came so far.
+fn grow(buf: &mut BytesMut, piece: usize, frame_rest: usize, arrived: usize) {
     if buf.capacity() - buf.len() >= piece {
         return;
     }
     let ahead = frame_rest.min(buf.len().max(RESERVE_MIN));
-    pool::reserve(buf, piece.max(ahead));
+    let frame_end = buf.len().saturating_add(frame_rest);
+    pool::reserve_for_frame(buf, piece.max(ahead), frame_end, arrived);
 }
 
 /// The smallest reservation for a message buffer.
