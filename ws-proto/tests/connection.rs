@@ -140,6 +140,21 @@ fn handshake_opens_both_sides() {
 }
 
 #[test]
+fn has_events_says_whether_poll_event_has_one() {
+    let mut pair = Pair::open(Config::default());
+    let _ = drain(&mut pair.server);
+    assert!(!pair.server.has_events());
+    pair.server.receive(&masked(0x1, b"one"), pair.now).unwrap();
+    pair.server.receive(&masked(0x2, b"two"), pair.now).unwrap();
+    for _ in 0..2 {
+        assert!(pair.server.has_events());
+        assert!(matches!(pair.server.poll_event(), Some(Event::Message(_))));
+    }
+    assert!(!pair.server.has_events());
+    assert_eq!(pair.server.poll_event(), None);
+}
+
+#[test]
 fn messages_of_every_length_form_both_ways() {
     for role in ROLES {
         let mut pair = Pair::open(Config::default());

@@ -242,7 +242,16 @@ impl Connection {
     /// append, never remove. `None` at any other time: then read into a buffer of your own
     /// and call `receive`. The buffer grows as `receive` would make it grow: by what has
     /// arrived, not by what the header claims.
+    #[inline]
     pub fn payload_buf(&mut self, min: usize) -> Option<(&mut BytesMut, usize)> {
+        // Most reads start between frames (small messages): settled here, inlined.
+        if self.reader.frame.is_none() && self.reader.appending_from.is_none() {
+            return None;
+        }
+        self.lend_payload_buf(min)
+    }
+
+    fn lend_payload_buf(&mut self, min: usize) -> Option<(&mut BytesMut, usize)> {
         // Bytes appended to an earlier lend and not yet taken come first.
         if self.reader.appending_from.is_some() {
             let _ = self.take_lent();
@@ -557,6 +566,13 @@ impl Connection {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// Whether [`poll_event`](Connection::poll_event) has an event to give.
+    #[must_use]
+    #[inline]
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
     }
 
     /// The earliest deadline at which [`Connection::handle_timeout`] must be called.
@@ -1102,6 +1118,7 @@ impl Connection {
 
     /// Queues a data message's payload, split into frames when
     /// `max_outgoing_frame_size` says so.
+    #[inline]
     fn queue_data(&mut self, opcode: Opcode, payload: Bytes, fin: bool, rsv1: bool) {
         let max = self.max_outgoing_frame();
         if payload.len() <= max {

@@ -71,6 +71,7 @@ impl Output {
         self.chunks.push_back(chunk);
     }
 
+    #[inline]
     pub(crate) fn push_frame(&mut self, header: &FrameHeader, payload: Bytes) {
         let mut head = [0; FrameHeader::MAX_LEN];
         let head_len = header.encode(&mut head);

@@ -109,6 +109,10 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             if !self.has(READ_CLOSED | CLOSE_NOW) && conn.status() != Status::Closed && conn.output_len() < limit {
                 for round in 1..=READ_ROUNDS {
                     let outcome = self.read(&mut conn, cx);
+                    if let Read::Pending = outcome {
+                        // Nothing came, so nothing new to dispatch.
+                        break;
+                    }
                     conn = self.dispatch(conn)?;
                     match outcome {
                         Read::Data(_) if conn.output_len() >= limit || conn.status() == Status::Closed => break,
@@ -300,7 +304,14 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
     }
 
     /// Runs the callbacks for every pending event, in order.
-    fn dispatch(&mut self, mut conn: Box<Connection>) -> Option<Box<Connection>> {
+    /// Handles every event the connection has queued (most calls find none: settled here,
+    /// inlined).
+    #[inline]
+    fn dispatch(&mut self, conn: Box<Connection>) -> Option<Box<Connection>> {
+        if conn.has_events() { self.dispatch_events(conn) } else { Some(conn) }
+    }
+
+    fn dispatch_events(&mut self, mut conn: Box<Connection>) -> Option<Box<Connection>> {
         while let Some(event) = conn.poll_event() {
             conn = self.handle(conn, event)?;
         }
