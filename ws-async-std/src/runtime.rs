@@ -35,14 +35,20 @@ impl server::Runtime for AsyncStd {
     /// global executor per process: `workers` sizes it when this is its first use
     /// (`ASYNC_STD_THREAD_COUNT`, when set, wins, as in async-std itself), and later calls
     /// share it as it is.
-    fn block_on<T>(&self, workers: usize, main: impl Future<Output = T>) -> io::Result<T> {
+    fn block_on<T: Send + 'static>(
+        &self,
+        workers: usize,
+        main: impl Future<Output = T> + Send + 'static,
+    ) -> io::Result<T> {
         async_global_executor::init_with_config(
             async_global_executor::GlobalExecutorConfig::default()
                 .with_env_var("ASYNC_STD_THREAD_COUNT")
                 .with_min_threads(workers.max(1))
                 .with_thread_name_fn(|| "async-std/runtime".to_owned()),
         );
-        Ok(async_std::task::block_on(main))
+        // A task on the executor's threads, beside the connections it accepts: polled on
+        // this thread instead, every accept would wake another thread.
+        Ok(async_std::task::block_on(async_std::task::spawn(main)))
     }
 
     // The reactor's: ws-smol's async-io glue.

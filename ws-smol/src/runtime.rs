@@ -58,7 +58,11 @@ impl server::Runtime for Smol {
         Sleep::new(deadline)
     }
 
-    fn block_on<T>(&self, workers: usize, main: impl Future<Output = T>) -> io::Result<T> {
+    fn block_on<T: Send + 'static>(
+        &self,
+        workers: usize,
+        main: impl Future<Output = T> + Send + 'static,
+    ) -> io::Result<T> {
         let executor = Arc::new(Executor::new());
         *self.executor() = Some(executor.clone());
         let result = std::thread::scope(|scope| {

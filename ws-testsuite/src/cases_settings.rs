@@ -3,7 +3,7 @@
 //! `headers`.
 
 use std::io::{ErrorKind, Read};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use ws_proto::Opcode;
@@ -215,4 +215,32 @@ pub fn client_subprotocols_and_headers_reach_the_server<R: Runtime + Default>() 
         entries,
         ["/both protocols=chat|superchat origin=http://example", "/chat protocols=chat origin=http://example"]
     );
+}
+
+/// `Runtime::block_on` with one worker runs `main` on the thread that runs the tasks it
+/// spawns: the server's accept loop then starts each connection's task with no wake-up of another
+/// thread. Not in [`suite!`](crate::suite): each adapter runs it alone in its process,
+/// since async-std's global executor takes its thread count from its first use.
+pub fn block_on_runs_main_beside_its_tasks<R: Runtime + Default>() {
+    use ws_proto::server::Sleep;
+    let runtime = R::default();
+    let inner = runtime.clone();
+    let (main, task) = runtime
+        .block_on(1, async move {
+            let main = std::thread::current().id();
+            let seen = Arc::new(Mutex::new(None));
+            let slot = seen.clone();
+            inner.spawn(async move {
+                *slot.lock().unwrap() = Some(std::thread::current().id());
+            });
+            loop {
+                if let Some(task) = *seen.lock().unwrap() {
+                    return (main, task);
+                }
+                let mut sleep = inner.sleep(inner.now() + Duration::from_millis(1));
+                std::future::poll_fn(|cx| sleep.poll_elapsed(cx)).await;
+            }
+        })
+        .unwrap();
+    assert_eq!(main, task, "main and the task it spawned ran on different threads");
 }

@@ -171,7 +171,7 @@ impl<R: Runtime + Default> TestServer<R> {
         let serving = server.clone();
         std::thread::spawn(move || {
             let runtime = serving.runtime().clone();
-            let result = runtime.block_on(2, serving.serve(listener));
+            let result = runtime.block_on(2, async move { serving.serve(listener).await });
             let _ = tx.send(format!("{result:?}"));
         });
         TestServer { server, addr, done }

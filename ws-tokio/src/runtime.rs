@@ -64,7 +64,11 @@ impl server::Runtime for Tokio {
         Sleep(Box::pin(tokio::time::sleep_until(deadline.into())))
     }
 
-    fn block_on<T>(&self, workers: usize, main: impl Future<Output = T>) -> io::Result<T> {
+    fn block_on<T: Send + 'static>(
+        &self,
+        workers: usize,
+        main: impl Future<Output = T> + Send + 'static,
+    ) -> io::Result<T> {
         // Also for one worker: tokio's current-thread runtime saves ~700 instructions per
         // small echo, but runs tasks woken by IO after all those already queued, so a
         // broadcast to 1,000 connections wrote once per receiver per read of the sender,
@@ -74,7 +78,18 @@ impl server::Runtime for Tokio {
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(workers.max(1)).enable_all().build()?;
         self.remember(runtime.handle().clone());
-        Ok(runtime.block_on(main))
+        // On a worker, not on this thread: tokio's `block_on` polls `main` here, outside
+        // the workers, so every accept woke this thread and every spawned connection woke
+        // a worker back (`strace`: a `futex` and a third of an eventfd `write` per
+        // connection).
+        let main = runtime.spawn(main);
+        match runtime.block_on(main) {
+            Ok(value) => Ok(value),
+            Err(error) => match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(error) => Err(io::Error::other(error)),
+            },
+        }
     }
 
     fn now(&self) -> Instant {

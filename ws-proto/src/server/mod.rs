@@ -304,16 +304,17 @@ impl<R: Runtime> Server<R> {
     pub fn start(&self) -> Result<(), Error> {
         self.check()?;
         let workers = self.settings().worker_num.max(1);
-        self.inner.runtime.block_on(workers, async {
-            if let Some(signal) = self.inner.runtime.shutdown_signal() {
-                let server = self.clone();
-                self.inner.runtime.spawn(async move {
+        let server = self.clone();
+        self.inner.runtime.block_on(workers, async move {
+            if let Some(signal) = server.inner.runtime.shutdown_signal() {
+                let stopper = server.clone();
+                server.inner.runtime.spawn(async move {
                     signal.await;
                     tracing::debug!("signal received: shutting down");
-                    server.shutdown();
+                    stopper.shutdown();
                 });
             }
-            self.run().await
+            server.run().await
         })?
     }
 

@@ -53,11 +53,19 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     /// A timer that fires at `deadline`.
     fn sleep(&self, deadline: Instant) -> Self::Sleep;
 
-    /// Starts the runtime with `workers` threads and runs `main` to completion on it.
+    /// Starts the runtime with `workers` threads and runs `main` to completion on it, as a
+    /// task among the others where the runtime has worker threads apart from the caller's:
+    /// `main` accepts connections and spawns their tasks, and on the same thread as they
+    /// run, an accept needs no wake-up of another thread (a `futex` and a context switch
+    /// per connection when the server's threads share a core).
     ///
     /// # Errors
     /// When the runtime cannot be built.
-    fn block_on<T>(&self, workers: usize, main: impl Future<Output = T>) -> io::Result<T>;
+    fn block_on<T: Send + 'static>(
+        &self,
+        workers: usize,
+        main: impl Future<Output = T> + Send + 'static,
+    ) -> io::Result<T>;
 
     /// The runtime's clock.
     fn now(&self) -> Instant;
