@@ -8,3 +8,11 @@ fn block_on_runs_main_beside_its_tasks() {
         ws_testsuite::cases::block_on_runs_main_beside_its_tasks::<ws_async_std::AsyncStd>,
     );
 }
+
+#[test]
+fn block_on_passes_a_panic_of_main_to_the_caller() {
+    ws_testsuite::with_deadline(
+        "block_on_passes_a_panic_of_main_to_the_caller",
+        ws_testsuite::cases::block_on_passes_a_panic_of_main_to_the_caller::<ws_async_std::AsyncStd>,
+    );
+}

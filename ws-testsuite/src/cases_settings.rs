@@ -244,3 +244,12 @@ pub fn block_on_runs_main_beside_its_tasks<R: Runtime + Default>() {
         .unwrap();
     assert_eq!(main, task, "main and the task it spawned ran on different threads");
 }
+
+/// A panic in `main` reaches the caller of `Runtime::block_on` (it neither hangs nor
+/// vanishes).
+pub fn block_on_passes_a_panic_of_main_to_the_caller<R: Runtime + Default>() {
+    let result = std::panic::catch_unwind(|| R::default().block_on(1, async { panic!("main failed") }));
+    let panic = result.expect_err("the panic reached the caller");
+    let message = panic.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert_eq!(message, "main failed");
+}
