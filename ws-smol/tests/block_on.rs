@@ -1,18 +1,4 @@
-//! `Runtime::block_on` runs `main` beside the tasks it spawns; alone in its process (see
-//! the case's docs).
+//! `Runtime::block_on`'s cases, alone in their process: async-std's global executor takes
+//! its thread count from its first use.
 
-#[test]
-fn block_on_runs_main_beside_its_tasks() {
-    ws_testsuite::with_deadline(
-        "block_on_runs_main_beside_its_tasks",
-        ws_testsuite::cases::block_on_runs_main_beside_its_tasks::<ws_smol::Smol>,
-    );
-}
-
-#[test]
-fn block_on_passes_a_panic_of_main_to_the_caller() {
-    ws_testsuite::with_deadline(
-        "block_on_passes_a_panic_of_main_to_the_caller",
-        ws_testsuite::cases::block_on_passes_a_panic_of_main_to_the_caller::<ws_smol::Smol>,
-    );
-}
+ws_testsuite::block_on_cases!(ws_smol::Smol);

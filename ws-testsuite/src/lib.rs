@@ -119,6 +119,19 @@ macro_rules! suite {
     };
 }
 
+/// Instantiates the cases of `Runtime::block_on` as `#[test]`s for a runtime type; each
+/// adapter runs them in a test binary of their own (see
+/// [`cases::block_on_runs_main_beside_its_tasks`]).
+#[macro_export]
+macro_rules! block_on_cases {
+    ($runtime:ty) => {
+        $crate::suite!(@cases $runtime;
+            block_on_runs_main_beside_its_tasks,
+            block_on_passes_a_panic_of_main_to_the_caller,
+        );
+    };
+}
+
 /// Runs `case` on its own thread and fails if it takes longer than [`CASE_DEADLINE`].
 ///
 /// # Panics

@@ -37,8 +37,8 @@ pub(super) fn reserve(buf: &mut BytesMut, additional: usize) {
     buf.reserve(additional);
 }
 
-/// As [`reserve`], but first offers a buffer the pool holds room for the whole frame, up to
-/// `frame_end` bytes of the message, when the `arrived` bytes make the frame header's
+/// As [`reserve`], but first takes from the pool a buffer with room for the whole frame (up
+/// to `frame_end` bytes of the message) when the `arrived` bytes make the frame header's
 /// claim plausible: the buffer is at most [`CLAIM_TRUST`] times what arrived. Growing as
 /// bytes arrive copies what came so far at every doubling (a 1 MiB message read 64 KiB at
 /// a time was copied ~180 KiB over two fresh allocations before it reached a pooled
