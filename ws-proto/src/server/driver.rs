@@ -114,15 +114,14 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                         break;
                     }
                     conn = self.dispatch(conn)?;
-                    match outcome {
-                        Read::Data(_) if conn.output_len() >= limit || conn.status() == Status::Closed => break,
-                        Read::Data(_) => exhausted = round == READ_ROUNDS,
-                        Read::Eof => {
-                            self.flags |= READ_CLOSED;
-                            break;
-                        }
-                        Read::Pending => break,
+                    if let Read::Eof = outcome {
+                        self.flags |= READ_CLOSED;
+                        break;
                     }
+                    if conn.output_len() >= limit || conn.status() == Status::Closed {
+                        break;
+                    }
+                    exhausted = round == READ_ROUNDS;
                 }
             }
             conn = self.timers(conn, cx)?;
