@@ -24,6 +24,9 @@ impl server::Runtime for AsyncStd {
     type Stream = <Smol as Runtime>::Stream;
     type Sleep = Sleep;
 
+    /// async-executor runs woken tasks in the order they were woken.
+    const RUNS_WOKEN_TASKS_IN_ORDER: bool = true;
+
     // async-std's own: its executor.
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {

@@ -39,6 +39,9 @@ impl server::Runtime for Smol {
     type Stream = TcpIo;
     type Sleep = Sleep;
 
+    /// async-executor runs woken tasks in the order they were woken.
+    const RUNS_WOKEN_TASKS_IN_ORDER: bool = true;
+
     fn listener(&self, listener: std::net::TcpListener) -> io::Result<Self::Listener> {
         Listener::new(listener)
     }

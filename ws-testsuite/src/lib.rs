@@ -170,13 +170,21 @@ impl<R: Runtime + Default> TestServer<R> {
     /// # Panics
     /// When the port cannot be bound.
     pub fn start(settings: Settings, setup: impl FnOnce(&Server<R>)) -> TestServer<R> {
+        TestServer::start_with_workers(2, settings, setup)
+    }
+
+    /// [`TestServer::start`] on `workers` threads.
+    ///
+    /// # Panics
+    /// When the port cannot be bound.
+    pub fn start_with_workers(workers: usize, settings: Settings, setup: impl FnOnce(&Server<R>)) -> TestServer<R> {
         let server = Server::<R>::new("127.0.0.1", 0);
         let shutdown_timeout = if settings.shutdown_timeout == Settings::default().shutdown_timeout {
             Duration::from_millis(300)
         } else {
             settings.shutdown_timeout
         };
-        server.set(Settings { worker_num: 2, shutdown_timeout, ..settings });
+        server.set(Settings { worker_num: workers, shutdown_timeout, ..settings });
         setup(&server);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local_addr");
@@ -184,7 +192,7 @@ impl<R: Runtime + Default> TestServer<R> {
         let serving = server.clone();
         std::thread::spawn(move || {
             let runtime = serving.runtime().clone();
-            let result = runtime.block_on(2, async move { serving.serve(listener).await });
+            let result = runtime.block_on(workers, async move { serving.serve(listener).await });
             let _ = tx.send(format!("{result:?}"));
         });
         TestServer { server, addr, done }
