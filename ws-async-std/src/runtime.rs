@@ -24,9 +24,6 @@ impl server::Runtime for AsyncStd {
     type Stream = <Smol as Runtime>::Stream;
     type Sleep = Sleep;
 
-    /// async-executor runs woken tasks in the order they were woken.
-    const RUNS_WOKEN_TASKS_IN_ORDER: bool = true;
-
     // async-std's own: its executor.
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
@@ -70,6 +67,11 @@ impl server::Runtime for AsyncStd {
 
     fn now(&self) -> Instant {
         Instant::now()
+    }
+
+    /// async-executor runs woken tasks in the order they were woken.
+    fn runs_woken_tasks_in_order(&self) -> bool {
+        true
     }
 
     /// SIGINT or SIGTERM, through async-signal (async-std has no signal support of its own).

@@ -39,9 +39,6 @@ impl server::Runtime for Smol {
     type Stream = TcpIo;
     type Sleep = Sleep;
 
-    /// async-executor runs woken tasks in the order they were woken.
-    const RUNS_WOKEN_TASKS_IN_ORDER: bool = true;
-
     fn listener(&self, listener: std::net::TcpListener) -> io::Result<Self::Listener> {
         Listener::new(listener)
     }
@@ -88,6 +85,11 @@ impl server::Runtime for Smol {
 
     fn now(&self) -> Instant {
         Instant::now()
+    }
+
+    /// async-executor runs woken tasks in the order they were woken.
+    fn runs_woken_tasks_in_order(&self) -> bool {
+        true
     }
 
     /// SIGINT or SIGTERM, through async-signal; `None` when the handlers cannot be installed.

@@ -16,6 +16,7 @@ mod cases_hostile;
 mod cases_limits;
 mod cases_settings;
 mod cases_topics;
+mod counting;
 mod raw;
 
 use std::net::{SocketAddr, TcpListener};
@@ -23,6 +24,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use counting::{Counting, CountingListener, CountingStream};
 pub use raw::{Raw, upgrade_request};
 use ws_proto::server::{Runtime, Server, Settings};
 
@@ -35,6 +37,7 @@ pub mod cases {
     pub use crate::cases_limits::*;
     pub use crate::cases_settings::*;
     pub use crate::cases_topics::*;
+    pub use crate::counting::pushes_between_yields_go_out_in_one_write;
 }
 
 /// Instantiates every case of the suite as a `#[test]` for a runtime type
@@ -178,22 +181,37 @@ impl<R: Runtime + Default> TestServer<R> {
     /// # Panics
     /// When the port cannot be bound.
     pub fn start_with_workers(workers: usize, settings: Settings, setup: impl FnOnce(&Server<R>)) -> TestServer<R> {
+        let serve = move |server: Server<R>, listener| {
+            let runtime = server.runtime().clone();
+            format!("{:?}", runtime.block_on(workers, async move { server.serve(listener).await }))
+        };
+        TestServer::start_with(Settings { worker_num: workers, ..settings }, setup, serve)
+    }
+
+    /// [`TestServer::start`], with `serve` running the server on its own thread until it is
+    /// shut down (and returning how that went), e.g. inside a runtime built by the test.
+    ///
+    /// # Panics
+    /// When the port cannot be bound.
+    pub fn start_with(
+        settings: Settings,
+        setup: impl FnOnce(&Server<R>),
+        serve: impl FnOnce(Server<R>, TcpListener) -> String + Send + 'static,
+    ) -> TestServer<R> {
         let server = Server::<R>::new("127.0.0.1", 0);
         let shutdown_timeout = if settings.shutdown_timeout == Settings::default().shutdown_timeout {
             Duration::from_millis(300)
         } else {
             settings.shutdown_timeout
         };
-        server.set(Settings { worker_num: workers, shutdown_timeout, ..settings });
+        server.set(Settings { shutdown_timeout, ..settings });
         setup(&server);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local_addr");
         let (tx, done) = mpsc::channel();
         let serving = server.clone();
         std::thread::spawn(move || {
-            let runtime = serving.runtime().clone();
-            let result = runtime.block_on(workers, async move { serving.serve(listener).await });
-            let _ = tx.send(format!("{result:?}"));
+            let _ = tx.send(serve(serving, listener));
         });
         TestServer { server, addr, done }
     }

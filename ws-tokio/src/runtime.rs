@@ -74,7 +74,9 @@ impl server::Runtime for Tokio {
         // broadcast to 1,000 connections wrote once per receiver per read of the sender,
         // where the multi-thread scheduler lets the sender read again first and receivers
         // write several broadcasts at once: 2.3x the deliveries per second
-        // (`benches/run.sh`, broadcast-c1000; BENCHMARKS.md).
+        // (`benches/run.sh`, broadcast-c1000; BENCHMARKS.md items 12 and 19). Receivers
+        // that put their writes off (`runs_woken_tasks_in_order`) halve the current-thread
+        // runtime's cost per delivery, still twice the multi-thread scheduler's.
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(workers.max(1)).enable_all().build()?;
         self.remember(runtime.handle().clone());
@@ -94,6 +96,15 @@ impl server::Runtime for Tokio {
 
     fn now(&self) -> Instant {
         tokio::time::Instant::now().into_std()
+    }
+
+    /// tokio's current-thread scheduler runs woken tasks in order; the multi-thread one
+    /// runs a task woken by its socket first (its LIFO slot).
+    fn runs_woken_tasks_in_order(&self) -> bool {
+        let handle = Handle::try_current()
+            .ok()
+            .or_else(|| self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone());
+        handle.is_some_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
     }
 
     fn shutdown_signal(&self) -> Option<BoxFuture<()>> {

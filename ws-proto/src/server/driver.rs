@@ -55,6 +55,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         stream: S,
         policy: Policy,
     ) -> Self {
+        let flags = if server.inner.runtime.runs_woken_tasks_in_order() { IN_ORDER } else { 0 };
         Driver {
             server,
             slot,
@@ -66,7 +67,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             open_request: None,
             policy,
             messages_in: 0,
-            flags: 0,
+            flags,
             deferrals: 0,
         }
     }
@@ -261,14 +262,14 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
     }
 
     /// Whether to put off writing what pushes from other tasks queued, to gather more: on
-    /// executors that run woken tasks in order (`Runtime::RUNS_WOKEN_TASKS_IN_ORDER`), a
+    /// executors that run woken tasks in order (`Runtime::runs_woken_tasks_in_order`), a
     /// connection woken by a push runs before the task that pushed can push again (the
     /// next message of a broadcast, once its sender has read it), and would make one write
     /// per push. So, at most `PUSH_DEFERRALS` times in a row, an open connection with a
     /// little output and nothing else to do yields instead, woken again at once: a pass
     /// over the executor's queue, in which the pushing tasks run first.
     fn defer_pushed_write(&mut self, conn: &Connection) -> bool {
-        let defer = R::RUNS_WOKEN_TASKS_IN_ORDER
+        let defer = self.has(IN_ORDER)
             && self.deferrals < PUSH_DEFERRALS
             && !self.has(READ_CLOSED | CLOSE_NOW | ABORT)
             && conn.status() == Status::Active
@@ -660,6 +661,8 @@ const SERVED: u16 = 256;
 const SCRATCH_READS: u16 = 512;
 /// The last read brought at least `LARGE_READ_MIN` bytes: the next goes to the read buffer.
 const LARGE_READS: u16 = 1024;
+/// The executor runs woken tasks in order (`Runtime::runs_woken_tasks_in_order`).
+const IN_ORDER: u16 = 2048;
 
 /// How many times in a row a write of pushed output may be put off (`defer_pushed_write`):
 /// in the broadcast benchmark on ws-smol, one cut the server's CPU per delivery by about a

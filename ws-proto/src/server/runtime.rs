@@ -68,14 +68,17 @@ pub trait Runtime: Clone + Send + Sync + 'static {
     ) -> io::Result<T>;
 
     /// Whether the executor runs woken tasks in the order they were woken, as
-    /// async-executor does (smol, async-std), rather than running a task woken by its
-    /// socket ahead of those already queued, as tokio's multi-thread scheduler does with
-    /// its LIFO slot. When it does, a connection woken only by pushes from other tasks puts
-    /// off its write for up to two passes over the queue, so that what those tasks push
-    /// meanwhile joins the same write (a broadcast to many connections then makes several
-    /// times fewer writes); under tokio the pushing task already runs again first. Default:
-    /// false.
-    const RUNS_WOKEN_TASKS_IN_ORDER: bool = false;
+    /// async-executor (smol, async-std) and tokio's current-thread scheduler do, rather than
+    /// running a task woken by its socket ahead of those already queued, as tokio's
+    /// multi-thread scheduler does with its LIFO slot. When it does, a connection woken only
+    /// by pushes from other tasks puts off its write for up to two passes over the queue,
+    /// so that what those tasks push meanwhile joins the same write (a broadcast to many
+    /// connections then makes several times fewer writes); under tokio's multi-thread
+    /// scheduler the pushing task already runs again first. Asked once per connection, on
+    /// the runtime, when the connection is accepted. Default: false.
+    fn runs_woken_tasks_in_order(&self) -> bool {
+        false
+    }
 
     /// The runtime's clock.
     fn now(&self) -> Instant;
