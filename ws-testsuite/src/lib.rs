@@ -135,6 +135,29 @@ macro_rules! block_on_cases {
     };
 }
 
+/// Instantiates [`cases::pushes_between_yields_go_out_in_one_write`] as a `#[test]` for a
+/// runtime type whose executor runs woken tasks in order, served by its own `block_on` with
+/// one worker. Each adapter runs it in a test binary of its own (async-std's global
+/// executor takes its thread count from its first use).
+#[macro_export]
+macro_rules! in_order_cases {
+    ($runtime:ty) => {
+        #[test]
+        fn pushes_between_yields_go_out_in_one_write() {
+            $crate::with_deadline("pushes_between_yields_go_out_in_one_write", || {
+                $crate::cases::pushes_between_yields_go_out_in_one_write::<$runtime>($crate::serve_on_one_worker);
+            });
+        }
+    };
+}
+
+/// Serves `listener` with the runtime's own `block_on` on one worker until the server is
+/// shut down; how that went, for [`TestServer::start_with`].
+pub fn serve_on_one_worker<R: Runtime>(server: Server<R>, listener: TcpListener) -> String {
+    let runtime = server.runtime().clone();
+    format!("{:?}", runtime.block_on(1, async move { server.serve(listener).await }))
+}
+
 /// Runs `case` on its own thread and fails if it takes longer than [`CASE_DEADLINE`].
 ///
 /// # Panics
