@@ -299,6 +299,11 @@ impl Decompressor {
             if is_tail && (data.is_empty() || self.stream_ended) {
                 break;
             }
+            if is_tail {
+                // An empty stored block: it brings no output of its own, so it gets little
+                // room (a message's whole buffer would otherwise grow, and be zeroed, for it).
+                step = MIN_INFLATE_STEP;
+            }
             loop {
                 let room = limit.saturating_sub(self.message_len).min(step);
                 let (in_before, out_before) = (state.total_in(), state.total_out());
@@ -441,6 +446,27 @@ mod tests {
             .unwrap()
             .with_server_no_context_takeover(server_nct)
             .with_client_no_context_takeover(client_nct)
+    }
+
+    /// A whole compressed message inflated in one call leaves its buffer at most ~2× its
+    /// size (the buffer's own doubling): the sync tail, which inflates to nothing, used to
+    /// be given the doubled step of the last pass as room (48 KB here), which grew a 16 KiB
+    /// message's buffer to 71 KB (pinned while the message is held) and zeroed it.
+    #[test]
+    fn inflating_a_whole_message_keeps_its_buffer_near_its_size() {
+        let mut text = String::new();
+        let mut i = 0u32;
+        while text.len() < 16 * 1024 {
+            text.push_str(&format!("{{\"id\":{i},\"name\":\"user{}\",\"score\":{}}},", i * 7 % 113, i * 31 % 997));
+            i += 1;
+        }
+        let compressed = compress_once(text.as_bytes(), 15, 6);
+        assert!(compressed.len() * 4 < text.len(), "compressible enough for several steps");
+        let mut decompressor = Decompressor::new(&params(15, 15, false, true), Role::Server);
+        let mut out = BytesMut::new();
+        decompressor.decompress(&compressed, true, &mut out, 1 << 20).unwrap();
+        assert_eq!(&out[..], text.as_bytes());
+        assert!(out.capacity() <= 5 * out.len() / 2, "capacity {} for {} bytes", out.capacity(), out.len());
     }
 
     #[test]
