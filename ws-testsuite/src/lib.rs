@@ -145,17 +145,21 @@ macro_rules! in_order_cases {
         #[test]
         fn pushes_between_yields_go_out_in_one_write() {
             $crate::with_deadline("pushes_between_yields_go_out_in_one_write", || {
-                $crate::cases::pushes_between_yields_go_out_in_one_write::<$runtime>($crate::serve_on_one_worker);
+                $crate::cases::pushes_between_yields_go_out_in_one_write::<$runtime>($crate::serve_with_block_on(1));
             });
         }
     };
 }
 
-/// Serves `listener` with the runtime's own `block_on` on one worker until the server is
-/// shut down; how that went, for [`TestServer::start_with`].
-pub fn serve_on_one_worker<R: Runtime>(server: Server<R>, listener: TcpListener) -> String {
-    let runtime = server.runtime().clone();
-    format!("{:?}", runtime.block_on(1, async move { server.serve(listener).await }))
+/// For [`TestServer::start_with`]: serves the listener with the runtime's own `block_on` on
+/// `workers` threads until the server is shut down, and says how that went.
+pub fn serve_with_block_on<R: Runtime>(
+    workers: usize,
+) -> impl FnOnce(Server<R>, TcpListener) -> String + Send + 'static {
+    move |server, listener| {
+        let runtime = server.runtime().clone();
+        format!("{:?}", runtime.block_on(workers, async move { server.serve(listener).await }))
+    }
 }
 
 /// Runs `case` on its own thread and fails if it takes longer than [`CASE_DEADLINE`].
@@ -196,19 +200,7 @@ impl<R: Runtime + Default> TestServer<R> {
     /// # Panics
     /// When the port cannot be bound.
     pub fn start(settings: Settings, setup: impl FnOnce(&Server<R>)) -> TestServer<R> {
-        TestServer::start_with_workers(2, settings, setup)
-    }
-
-    /// [`TestServer::start`] on `workers` threads.
-    ///
-    /// # Panics
-    /// When the port cannot be bound.
-    pub fn start_with_workers(workers: usize, settings: Settings, setup: impl FnOnce(&Server<R>)) -> TestServer<R> {
-        let serve = move |server: Server<R>, listener| {
-            let runtime = server.runtime().clone();
-            format!("{:?}", runtime.block_on(workers, async move { server.serve(listener).await }))
-        };
-        TestServer::start_with(Settings { worker_num: workers, ..settings }, setup, serve)
+        TestServer::start_with(Settings { worker_num: 2, ..settings }, setup, serve_with_block_on(2))
     }
 
     /// [`TestServer::start`], with `serve` running the server on its own thread until it is

@@ -28,6 +28,13 @@ impl Tokio {
         let mut slot = self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         slot.get_or_insert(handle);
     }
+
+    /// The runtime of the calling thread, else the one first served on.
+    fn handle(&self) -> Option<Handle> {
+        Handle::try_current()
+            .ok()
+            .or_else(|| self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone())
+    }
 }
 
 impl server::Runtime for Tokio {
@@ -51,10 +58,7 @@ impl server::Runtime for Tokio {
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        let handle = Handle::try_current()
-            .ok()
-            .or_else(|| self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone());
-        match handle {
+        match self.handle() {
             Some(handle) => drop(handle.spawn(task)),
             None => tracing::debug!("no tokio runtime to spawn on; task dropped"),
         }
@@ -101,10 +105,7 @@ impl server::Runtime for Tokio {
     /// tokio's current-thread scheduler runs woken tasks in order; the multi-thread one
     /// runs a task woken by its socket first (its LIFO slot).
     fn runs_woken_tasks_in_order(&self) -> bool {
-        let handle = Handle::try_current()
-            .ok()
-            .or_else(|| self.handle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone());
-        handle.is_some_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
+        self.handle().is_some_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread)
     }
 
     fn shutdown_signal(&self) -> Option<BoxFuture<()>> {
