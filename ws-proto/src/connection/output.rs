@@ -1,6 +1,6 @@
 //! Queued output: frame headers beside payload `Bytes`, drained without copying.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
@@ -245,6 +245,11 @@ mod spare {
     use crate::spare::{pop, push};
 
     thread_local! {
+        /// The buffer given back last. Most outputs are written whole within the wake-up
+        /// that queued them, so one buffer goes round between the connections of a thread:
+        /// a `Cell` serves that round with no borrow flag and no list (BENCHMARKS.md, item
+        /// 20); the list below holds the others.
+        pub(super) static HOT: Cell<Option<BytesMut>> = const { Cell::new(None) };
         pub(super) static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
         pub(super) static QUEUES: RefCell<Vec<VecDeque<Chunk>>> = const { RefCell::new(Vec::new()) };
     }
@@ -265,7 +270,7 @@ mod spare {
     /// An empty buffer: a spare one if the thread has one, else none yet (`reserve`
     /// allocates).
     pub(super) fn take() -> BytesMut {
-        pop(&SPARE).unwrap_or_default()
+        HOT.try_with(Cell::take).ok().flatten().or_else(|| pop(&SPARE)).unwrap_or_default()
     }
 
     /// Keeps an emptied buffer for the next `take`, if it is not too large and the thread
@@ -279,12 +284,16 @@ mod spare {
         // which only this `BytesMut` uses: packed bytes are only lent to writes, never
         // split off.
         if (buf.capacity() >= PACK_INITIAL || buf.try_reclaim(PACK_INITIAL)) && buf.capacity() <= SPARE_MAX {
-            push(&SPARE, buf, SPARE_LEN);
+            // Into the hot slot; the one it held, if any, joins the list.
+            if let Ok(Some(previous)) = HOT.try_with(|hot| hot.replace(Some(buf))) {
+                push(&SPARE, previous, SPARE_LEN);
+            }
         }
     }
 
-    /// Spares kept per thread, of each kind: one serves a worker whose writes go out
-    /// whole; more serve connections whose output waits on a full socket.
+    /// Spares kept per thread in each list (and one packing buffer in the hot slot): one
+    /// serves a worker whose writes go out whole; more serve connections whose output
+    /// waits on a full socket.
     const SPARE_LEN: usize = 16;
     /// A buffer that grew past this (a burst of pipelined frames) is freed, not kept.
     pub(super) const SPARE_MAX: usize = 64 * 1024;
@@ -398,9 +407,41 @@ mod tests {
         all
     }
 
+    /// Packing buffers this thread keeps: the hot slot's and the list's.
+    fn spare_len() -> usize {
+        let hot = spare::HOT.with(|hot| {
+            let buf = hot.take();
+            let kept = buf.is_some();
+            hot.set(buf);
+            kept
+        });
+        spare::SPARE.with(|s| s.borrow().len()) + usize::from(hot)
+    }
+
+    fn one_small_frame() -> Output {
+        let mut out = Output::default();
+        out.push_frame(&header(20), Bytes::from_static(&[1; 20]));
+        out
+    }
+
+    #[test]
+    fn buffers_given_back_in_a_row_are_all_kept_and_reused() {
+        let mut outputs: Vec<Output> = (0..3).map(|_| one_small_frame()).collect();
+        let before = spare_len();
+        let buffers: Vec<usize> = outputs.iter().map(|out| out.packed.as_ptr() as usize).collect();
+        for out in &mut outputs {
+            out.advance(22);
+        }
+        assert_eq!(spare_len(), before + 3, "each kept: one in the hot slot, the others in the list");
+        let again: Vec<Output> = (0..3).map(|_| one_small_frame()).collect();
+        assert_eq!(spare_len(), before);
+        for out in &again {
+            assert!(buffers.contains(&(out.packed.as_ptr() as usize)), "a kept buffer, not a new one");
+        }
+    }
+
     #[test]
     fn a_written_out_packing_buffer_serves_the_next_output() {
-        let spare_len = || spare::SPARE.with(|s| s.borrow().len());
         let mut first = Output::default();
         first.push_frame(&header(20), Bytes::from_static(&[1; 20]));
         let before = spare_len();
