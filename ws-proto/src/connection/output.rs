@@ -442,14 +442,12 @@ mod tests {
 
     #[test]
     fn a_written_out_packing_buffer_serves_the_next_output() {
-        let mut first = Output::default();
-        first.push_frame(&header(20), Bytes::from_static(&[1; 20]));
+        let mut first = one_small_frame();
         let before = spare_len();
         first.advance(22);
         assert_eq!(spare_len(), before + 1, "given back once written");
         assert_eq!(first.packed.capacity(), 0, "an empty output holds no buffer");
-        let mut second = Output::default();
-        second.push_frame(&header(20), Bytes::from_static(&[2; 20]));
+        let _second = one_small_frame();
         assert_eq!(spare_len(), before, "taken by the next output");
         // A buffer that grew large is freed rather than kept.
         let mut big = Output::default();
