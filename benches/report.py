@@ -64,11 +64,12 @@ def main():
     rounds = {}
     for r in runs:
         rounds.setdefault((r.get('server'), r.get('scenario')), []).append(r)
-    by, spread = {}, {}
+    by, spread, user_spread = {}, {}, {}
     for key, rs in rounds.items():
         ok = sorted((r for r in rs if r.get('ok', False)), key=lambda r: r.get('rate') or 0)
         by[key] = ok[(len(ok) - 1) // 2] if ok else rs[0]
         spread[key] = [r.get('server_cpu_ns_per_msg') for r in ok if r.get('server_cpu_ns_per_msg')]
+        user_spread[key] = sorted(r['server_user_ns_per_msg'] for r in ok if r.get('server_user_ns_per_msg'))
     repeated = max((len(v) for v in spread.values()), default=1)
     scenarios = []
     for r in runs:
@@ -129,6 +130,21 @@ def main():
                 md.append(f'| {sc} | ' + ' | '.join(cells) + ' |')
             md.append('')
 
+        if any(user_spread.get((s, sc)) for s in order for sc in echo):
+            table('### Echo: user-space part of the server CPU per echo (median of the rounds; lowest – highest)\n')
+            for sc in echo:
+                cells = []
+                for s in order:
+                    v = user_spread.get((s, sc)) or []
+                    mid = v[(len(v) - 1) // 2] if v else None
+                    cells.append(f'{fmt_ns(mid)}' + (f' ({fmt_ns(v[0])} – {fmt_ns(v[-1])})' if len(v) > 1 else '')
+                                 if v else '–')
+                md.append(f'| {sc} | ' + ' | '.join(cells) + ' |')
+            md.append('')
+            md.append('The kernel\'s part (the rest of the CPU per echo, mostly loopback TCP) is much the same for '
+                      'every server; the user-space part is where the servers differ. `/proc/PID/stat` counts '
+                      'both in clock ticks of 10 ms, so a 3 s window resolves a few percent of it.\n')
+
         table('### Echo latency p50 / p99 (µs)\n')
         for sc in echo:
             cells = []
@@ -187,9 +203,13 @@ def main():
         md.append('Raw zlib-rs does the same inflate and deflate per message on the load core: once through one warm '
                   'deflate stream, and once through one stream per connection taking turns (the state a server with '
                   'context takeover keeps; in a fixed cycle, which is the worst order for a cache).\n')
+        md.append('Compression is user-space work; "extra user CPU" is the user-space part of the extra CPU, '
+                  'which leaves out the kernel work that a slower echo adds per message (fewer echoes per '
+                  'wake-up of either side).\n')
         md.append('| server | scenario | messages/s | server CPU/echo | same, uncompressed | extra CPU for compression '
-                  '| raw zlib-rs, one warm stream | extra / that | raw zlib-rs, a stream per connection | extra / that |')
-        md.append('|---|---|---|---|---|---|---|---|---|---|')
+                  '| raw zlib-rs, one warm stream | extra / that | raw zlib-rs, a stream per connection | extra / that '
+                  '| extra user CPU | extra user / a stream per connection |')
+        md.append('|---|---|---|---|---|---|---|---|---|---|---|---|')
         for s in order:
             for sc in deflate:
                 rate = get(s, sc, 'rate')
@@ -201,8 +221,11 @@ def main():
                 z = get(s, sc, 'zlib_ns_per_msg')
                 zs = get(s, sc, 'zlib_states_ns_per_msg')
                 extra = cpu - plain if cpu and plain else None
+                user, plain_user = get(s, sc, 'server_user_ns_per_msg'), get(s, plain_sc, 'server_user_ns_per_msg')
+                extra_user = user - plain_user if user and plain_user else None
                 md.append(f'| {s} | {sc} | {fmt_rate(rate)} | {fmt_ns(cpu)} | {fmt_ns(plain)} | {fmt_ns(extra)} | '
-                          f'{fmt_ns(z)} | {ratio(extra, z)} | {fmt_ns(zs)} | {ratio(extra, zs)} |')
+                          f'{fmt_ns(z)} | {ratio(extra, z)} | {fmt_ns(zs)} | {ratio(extra, zs)} | '
+                          f'{fmt_ns(extra_user)} | {ratio(extra_user, zs)} |')
         md.append('')
 
     if doc.get('strace'):

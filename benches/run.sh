@@ -12,9 +12,10 @@
 #   DURATION   measured seconds per run (default 4)     WARMUP   seconds before it (default 1)
 #   SERVERS    space-separated names to run (default: all that exist)
 #   SCENARIOS  space-separated name prefixes to run (default: all)
-#   ROUNDS     run every echo scenario this many times (default 1), the servers taking
-#              turns within each round, so that drift on the machine reaches all of them
-#              alike; the report shows each cell's median round and the spread
+#   ROUNDS     run every echo scenario (compressed ones too) this many times (default 1),
+#              the servers taking turns within each round, so that drift on the machine
+#              reaches all of them alike; the report shows each cell's median round and the
+#              spread
 #   IDLE_CONNECTIONS  (default 10000)   BROADCAST_RECEIVERS (default 1000)
 #   STRACE=0   skip the syscall count runs          CHARTS=0  skip charts (no pip)
 #   NICE=-10   run server and load generator at this nice level (root only), so that other
@@ -163,6 +164,19 @@ ECHO=(
     "16KiB-c500 500 16384"
     "1MiB-c10 10 1048576"
 )
+# Compressed echo: ours only (the peers have no permessage-deflate). With ROUNDS, part of
+# every round, beside the uncompressed runs its extra CPU is measured against.
+deflate_runs() {
+    local server spec name conns size k
+    for server in "${OURS[@]}" blocking_echo; do
+        [[ " ${SERVERS[*]} " == *" $server "* ]] || continue
+        for spec in "1KiB-c200 200 1024 1" "16KiB-c200 200 16384 1" "16KiB-c200 200 16384 16"; do
+            read -r name conns size k <<<"$spec"
+            run "$server" "deflate-$name-k$k" echo "$conns" "$size" "$k" --compression -- --compression
+        done
+    done
+}
+
 ROUNDS=${ROUNDS:-1}
 if [ "$ROUNDS" -le 1 ]; then
     for server in "${SERVERS[@]}"; do
@@ -184,6 +198,7 @@ else
                 done
             done
         done
+        deflate_runs
     done
 fi
 
@@ -202,14 +217,9 @@ for server in "${OURS[@]}"; do
     run "$server" "broadcast-c$BROADCAST_RECEIVERS" broadcast "$BROADCAST_RECEIVERS" 64 16
 done
 
-# Compressed echo: ours only (the peers have no permessage-deflate).
-for server in "${OURS[@]}" blocking_echo; do
-    [[ " ${SERVERS[*]} " == *" $server "* ]] || continue
-    for spec in "1KiB-c200 200 1024 1" "16KiB-c200 200 16384 1" "16KiB-c200 200 16384 16"; do
-        read -r name conns size k <<<"$spec"
-        run "$server" "deflate-$name-k$k" echo "$conns" "$size" "$k" --compression -- --compression
-    done
-done
+if [ "$ROUNDS" -le 1 ]; then
+    deflate_runs
+fi
 
 # --- syscalls per echo (strace -c -f), a short pipelined and a 1-in-flight run --------------
 STRACE_OUT=$WORK/strace.jsonl

@@ -163,6 +163,8 @@ struct Report {
     server_cpu: Option<f64>,
     /// Server CPU per counted message, nanoseconds.
     server_cpu_per_msg_ns: Option<f64>,
+    /// The user-space part of that (the rest is the kernel's, mostly TCP), nanoseconds.
+    server_user_per_msg_ns: Option<f64>,
     server_rss_before: Option<u64>,
     server_rss_after: Option<u64>,
     rss_per_conn: Option<f64>,
@@ -212,6 +214,9 @@ impl Report {
         }
         if let (Some(cpu), Some(per)) = (self.server_cpu, self.server_cpu_per_msg_ns) {
             s += &format!(", server CPU {:.0}% = {:.0} ns/msg", 100.0 * cpu / self.window.max(1e-9), per);
+        }
+        if let Some(user) = self.server_user_per_msg_ns {
+            s += &format!(" (user {user:.0})");
         }
         if let Some(own) = self.load_cpu_util {
             s += &format!(", load generator CPU {:.0}%", 100.0 * own);
@@ -274,6 +279,7 @@ impl Report {
         };
         opt(&mut f, "server_cpu_s", self.server_cpu);
         opt(&mut f, "server_cpu_ns_per_msg", self.server_cpu_per_msg_ns);
+        opt(&mut f, "server_user_ns_per_msg", self.server_user_per_msg_ns);
         opt(&mut f, "server_cpu_util", self.server_cpu.map(|c| c / self.window.max(1e-9)));
         opt(&mut f, "rss_before", self.server_rss_before.map(|v| v as f64));
         opt(&mut f, "rss_after", self.server_rss_after.map(|v| v as f64));
@@ -316,6 +322,18 @@ fn jnum(v: f64) -> String {
 
 /// utime + stime of every thread of `pid`, in seconds.
 fn server_cpu(pid: Option<u32>) -> Option<f64> {
+    cpu_times(pid).map(|t| t.total)
+}
+
+/// A process's CPU time so far, in seconds: all of it, and the user-space part.
+#[derive(Clone, Copy)]
+struct CpuTimes {
+    total: f64,
+    user: f64,
+}
+
+/// utime and stime of every thread of `pid`, read together.
+fn cpu_times(pid: Option<u32>) -> Option<CpuTimes> {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
     // The command name may hold spaces: fields are counted after its closing parenthesis.
     let rest = stat.get(stat.rfind(')')? + 2..)?;
@@ -323,7 +341,7 @@ fn server_cpu(pid: Option<u32>) -> Option<f64> {
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) as f64 / clock_ticks())
+    Some(CpuTimes { total: (utime + stime) as f64 / clock_ticks(), user: utime as f64 / clock_ticks() })
 }
 
 /// CPU time the whole machine spent busy (all cores, every process), in seconds.
@@ -772,16 +790,18 @@ async fn window(o: &Opts, counter: &AtomicU64, t_start: Instant, t_end: Instant)
     tokio::time::sleep_until(t_start.into()).await;
     let me = Some(std::process::id());
     let (c0, cpu0, own0, all0, i0) =
-        (counter.load(Ordering::Relaxed), server_cpu(o.server_pid), server_cpu(me), machine_busy(), Instant::now());
+        (counter.load(Ordering::Relaxed), cpu_times(o.server_pid), server_cpu(me), machine_busy(), Instant::now());
     tokio::time::sleep_until(t_end.into()).await;
     let (c1, cpu1, own1, all1, i1) =
-        (counter.load(Ordering::Relaxed), server_cpu(o.server_pid), server_cpu(me), machine_busy(), Instant::now());
-    let cpu = cpu0.zip(cpu1).map(|(a, b)| b - a);
+        (counter.load(Ordering::Relaxed), cpu_times(o.server_pid), server_cpu(me), machine_busy(), Instant::now());
+    let server = cpu0.zip(cpu1);
+    let cpu = server.map(|(a, b)| b.total - a.total);
     let own_cpu = own0.zip(own1).map(|(a, b)| b - a);
     let all = all0.zip(all1).map(|(a, b)| b - a);
     Window {
         count: c1 - c0,
         cpu,
+        user: server.map(|(a, b)| b.user - a.user),
         own_cpu,
         others_cpu: all.map(|a| (a - cpu.unwrap_or(0.0) - own_cpu.unwrap_or(0.0)).max(0.0)),
         secs: (i1 - i0).as_secs_f64(),
@@ -791,6 +811,8 @@ async fn window(o: &Opts, counter: &AtomicU64, t_start: Instant, t_end: Instant)
 struct Window {
     count: u64,
     cpu: Option<f64>,
+    /// The user-space part of `cpu`.
+    user: Option<f64>,
     /// This load generator's own CPU over the window: near 1.0 means it, not the server,
     /// may be the limit.
     own_cpu: Option<f64>,
@@ -807,7 +829,9 @@ impl Window {
         r.server_cpu = self.cpu;
         r.load_cpu_util = self.own_cpu.map(|c| c / self.secs);
         r.others_cpu_util = self.others_cpu.map(|c| c / self.secs);
-        r.server_cpu_per_msg_ns = self.cpu.filter(|_| self.count > 0).map(|c| c * 1e9 / self.count as f64);
+        let per_msg = |c: f64| c * 1e9 / self.count as f64;
+        r.server_cpu_per_msg_ns = self.cpu.filter(|_| self.count > 0).map(per_msg);
+        r.server_user_per_msg_ns = self.user.filter(|_| self.count > 0).map(per_msg);
     }
 }
 
