@@ -143,7 +143,8 @@ def main():
             md.append('')
             md.append('The kernel\'s part (the rest of the CPU per echo, mostly loopback TCP) is much the same for '
                       'every server; the user-space part is where the servers differ. `/proc/PID/stat` counts '
-                      'both in clock ticks of 10 ms, so a 3 s window resolves a few percent of it.\n')
+                      'both in clock ticks of 10 ms: over a 4 s window (the default) one tick is ~2% of the user part '
+                      'of a small echo.\n')
 
         table('### Echo latency p50 / p99 (µs)\n')
         for sc in echo:
