@@ -142,9 +142,11 @@ def main():
                 md.append(f'| {sc} | ' + ' | '.join(cells) + ' |')
             md.append('')
             md.append('The kernel\'s part (the rest of the CPU per echo, mostly loopback TCP) is much the same for '
-                      'every server; the user-space part is where the servers differ. `/proc/PID/stat` counts '
-                      'both in clock ticks of 10 ms: over a 4 s window (the default) one tick is ~2% of the user part '
-                      'of a small echo.\n')
+                      'every server; the user-space part is where the servers differ. `/proc/PID/stat` splits CPU '
+                      'time into user and system by the mode seen at each clock tick (250 Hz on the machine of '
+                      'BENCHMARKS.md), so over a 4 s window the user part of a small echo, ~15% of its CPU, carries '
+                      'a sampling error of ~7% per run (one standard deviation); the median of several rounds '
+                      'less.\n')
 
         table('### Echo latency p50 / p99 (µs)\n')
         for sc in echo:
